@@ -1,0 +1,1 @@
+"""Layerboard's runtime: graph -> PyTorch module, training, ONNX. Never imports Streamlit."""
