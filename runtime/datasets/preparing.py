@@ -1,0 +1,125 @@
+"""RawData + options -> Splits: subset, split, encode, normalize with training statistics only."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from runtime.dataspec import DataSpec
+from runtime.datasets import splitting
+from runtime.datasets.errors import DatasetError
+from runtime.datasets.raw import RawData
+from runtime.datasets.splits import Splits
+from runtime.datasets.table import TableEncoder
+from runtime.datasets.text import TextEncoder
+
+PREVIEW_SAMPLES = 8
+STAT_AXES = {"image": (0, 2, 3), "table": (0,), "sequence": (0, 1)}   # all but the feature axis
+
+
+def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise DatasetError(f"{name} must be a whole number >= {minimum}, but is {value!r}.")
+    return value
+
+
+def _statistics(x: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and std of the training rows; a constant feature gets std 1, not 0."""
+    axes = STAT_AXES[layout]
+    mean = x.mean(axis=axes, dtype=np.float64)
+    std = x.std(axis=axes, dtype=np.float64)
+    return mean, np.where(std < 1e-8, 1.0, std)
+
+
+def _normalizer(mean: np.ndarray, std: np.ndarray, layout: str) -> tuple[dict[str, Any], Any]:
+    shape = (1, -1, 1, 1) if layout == "image" else (1,) * (len(STAT_AXES[layout])) + (-1,)
+    m, s = mean.reshape(shape).astype(np.float32), std.reshape(shape).astype(np.float32)
+    info = {"mean": mean.tolist(), "std": std.tolist(), "axis": 0 if layout == "image" else -1}
+    return info, lambda a: (a - m) / s
+
+
+def _plain(value: Any) -> Any:
+    """A table cell as JSON-friendly Python: None for missing, float or str otherwise."""
+    if value is None or (isinstance(value, (float, np.floating)) and np.isnan(value)):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _preview(raw: RawData, x: Any, y: np.ndarray) -> list[dict[str, Any]]:
+    out = []
+    for i in range(min(PREVIEW_SAMPLES, len(y))):
+        if isinstance(x, dict):
+            sample = {k: _plain(v[i]) for k, v in x.items()}
+        elif isinstance(x, list):
+            sample = x[i]
+        else:
+            sample = (x[i].astype(np.float32) * raw.scale) if raw.layout != "table" else x[i].tolist()
+        label = raw.class_names[int(y[i])] if raw.task == "classification" else y[i].tolist()
+        out.append({"x": sample, "y": label})
+    return out
+
+
+def _subsetted(raw: RawData, count: int | None, seed: int, stratified: bool) -> RawData:
+    if count is None:
+        return raw
+    _positive_int("subset", count, 2)
+    n_test = len(raw.test[1]) if raw.test else 0
+    pool = splitting.subset(raw.y, round(count * len(raw) / (len(raw) + n_test)), seed, stratified)
+    test = raw.test
+    if test is not None:
+        kept = splitting.subset(test[1], count - len(pool), seed, stratified)
+        test = (splitting.take(test[0], kept), test[1][kept])
+    return RawData(**{**raw.__dict__, "x": splitting.take(raw.x, pool), "y": raw.y[pool], "test": test})
+
+
+def prepare(raw: RawData, name: str, *, seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.15,
+            subset: int | None = None, max_len: int | None = None, vocab_size: int | None = None) -> Splits:
+    _positive_int("seed", seed, 0)
+    classify = raw.task == "classification"
+    raw = _subsetted(raw, subset, seed, classify)
+    tr, va, te = splitting.split(raw.y, val_fraction=val_fraction, seed=seed, stratified=classify,
+                                 test_fraction=0.0 if raw.test else test_fraction, ordered=raw.ordered)
+    if len(tr) == 0:
+        raise DatasetError(f"'{name}' leaves no training samples: use more data or smaller fractions.")
+    parts = {"train": (splitting.take(raw.x, tr), raw.y[tr]), "val": (splitting.take(raw.x, va), raw.y[va]),
+             "test": raw.test or (splitting.take(raw.x, te), raw.y[te])}
+    preview = _preview(raw, *parts["train"])
+
+    text_encoder, feature_names, normalization = None, list(raw.feature_names), None
+    if raw.layout == "text":
+        text_encoder = TextEncoder.fit(parts["train"][0], _positive_int("vocab_size", vocab_size, 3),
+                                       _positive_int("max_len", max_len))
+        xs = {k: text_encoder.encode(x) for k, (x, _) in parts.items()}
+    else:
+        if isinstance(raw.x, dict):
+            table = TableEncoder.fit(parts["train"][0])
+            feature_names = table.feature_names
+            xs = {k: table.transform(x) for k, (x, _) in parts.items()}
+        else:
+            xs = {k: x.astype(np.float32) * np.float32(raw.scale) for k, (x, _) in parts.items()}
+        mean, std = _statistics(xs["train"], raw.layout)
+        normalization, apply = _normalizer(mean, std, raw.layout)
+        xs = {k: apply(x) for k, x in xs.items()}
+
+    target_normalization = None
+    ys = {k: y for k, (_, y) in parts.items()}
+    if classify:
+        ys = {k: y.astype(np.int64) for k, y in ys.items()}
+    else:
+        if raw.task == "forecasting":   # the target is the next value of the series: same units as x
+            mean, std = np.asarray(normalization["mean"]), np.asarray(normalization["std"])
+        else:
+            mean, std = _statistics(ys["train"], "table")
+        target_normalization = {"mean": mean.tolist(), "std": std.tolist(), "axis": -1}
+        ys = {k: ((y - mean) / std).astype(np.float32) for k, y in ys.items()}
+
+    x_dtype = "int64" if raw.layout == "text" else "float32"
+    spec = DataSpec(input_shape=tuple(xs["train"].shape[1:]), input_dtype=x_dtype, task=raw.task,
+                    output_size=len(raw.class_names) if classify else int(ys["train"].shape[1]),
+                    vocab_size=vocab_size if raw.layout == "text" else None,
+                    class_names=tuple(raw.class_names))
+    t = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in xs.items()}
+    u = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in ys.items()}
+    return Splits(name, spec, t["train"], u["train"], t["val"], u["val"], t["test"], u["test"],
+                  normalization, target_normalization, preview, feature_names, text_encoder)
