@@ -15,6 +15,19 @@ for _module in (core, conv, recurrent, attention, norm, activation, merge):
         LAYERS[_layer.type] = _layer
 
 
+_STEMS = {"Conv1d": "conv", "Conv2d": "conv", "ConvTranspose2d": "deconv", "Linear": "fc",
+          "MaxPool1d": "pool", "MaxPool2d": "pool", "AvgPool1d": "pool", "AvgPool2d": "pool",
+          "AdaptiveAvgPool1d": "gap", "AdaptiveAvgPool2d": "gap", "BatchNorm1d": "bn", "BatchNorm2d": "bn",
+          "MultiheadAttention": "attn", "TransformerEncoderLayer": "encoder",
+          "TransformerDecoderLayer": "decoder", "PositionalEncoding": "pos", "SequencePool": "seqpool",
+          "Embedding": "embed", "Dropout2d": "dropout"}
+
+
+def id_stem(type_name: str) -> str:
+    """The stem of new node ids of this type: conv1, fc2, relu3, ..."""
+    return _STEMS.get(type_name, type_name.lower())
+
+
 def layer(type_name: str) -> Layer:
     """The declaration of `type_name`; KeyError lists the valid names."""
     try:
@@ -23,4 +36,4 @@ def layer(type_name: str) -> Layer:
         raise KeyError(f"unknown layer type {type_name!r}; known: {', '.join(sorted(LAYERS))}") from None
 
 
-__all__ = ["AUTO", "Call", "FAMILIES", "LAYERS", "Layer", "LayerError", "Param", "Shape", "layer"]
+__all__ = ["AUTO", "Call", "FAMILIES", "LAYERS", "Layer", "LayerError", "Param", "Shape", "id_stem", "layer"]
