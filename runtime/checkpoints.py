@@ -1,0 +1,100 @@
+"""Checkpoints as two plain files: tensors in safetensors, everything else in JSON.
+
+Nothing is pickled, so a checkpoint from anywhere can be opened safely. Any tensor found inside
+the JSON-bound state (optimizer moments, RNG states, the epoch's sample order) is moved into the
+safetensors file and referenced by name; dicts with integer keys (optimizer state) keep them.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+FORMAT = "layerboard-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read; the message names the file and the problem."""
+
+
+def save(stem: str | Path, weights: dict[str, torch.Tensor], state: dict[str, Any]) -> Path:
+    """Writes `stem.safetensors` (weights + tensors from `state`) and `stem.json`; returns the JSON path."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {f"weights/{k}": v.detach().to("cpu").contiguous().clone() for k, v in weights.items()}
+    packed = _pack(state, tensors)
+    doc = {"format": FORMAT, "version": VERSION, "weights": sorted(weights), "state": packed}
+    _atomic(stem.with_suffix(".safetensors"), lambda p: save_file(tensors, str(p)))
+    _atomic(stem.with_suffix(".json"), lambda p: p.write_text(json.dumps(doc), encoding="utf-8"))
+    return stem.with_suffix(".json")
+
+
+def load(stem: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The weights and state written by `save`; CheckpointError when the files are missing or bad."""
+    stem = Path(stem)
+    if stem.suffix in (".json", ".safetensors"):
+        stem = stem.with_suffix("")
+    try:
+        doc = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
+        tensors = load_file(str(stem.with_suffix(".safetensors")))
+    except FileNotFoundError as e:
+        raise CheckpointError(f"Checkpoint {stem} is incomplete: {Path(e.filename).name} is missing.") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, SafetensorError) as e:
+        raise CheckpointError(f"Checkpoint {stem} is damaged: {e}.") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") != VERSION:
+        raise CheckpointError(f"{stem.with_suffix('.json')} is not a Layerboard checkpoint "
+                              f"(format {FORMAT!r} version {VERSION}).")
+    weights = {k: tensors[f"weights/{k}"] for k in doc["weights"] if f"weights/{k}" in tensors}
+    if len(weights) != len(doc["weights"]):
+        raise CheckpointError(f"Checkpoint {stem} is damaged: weights listed in the JSON are missing.")
+    return weights, _unpack(doc["state"], tensors, stem)
+
+
+def _pack(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(obj, torch.Tensor):
+        name = f"state/{len(tensors)}"
+        tensors[name] = obj.detach().to("cpu").contiguous().clone()
+        return {"__tensor__": name}
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) for k in obj):
+            return {k: _pack(v, tensors) for k, v in obj.items()}
+        return {"__items__": [[k, _pack(v, tensors)] for k, v in obj.items()]}
+    if isinstance(obj, (list, tuple)):
+        return [_pack(v, tensors) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return {"__float__": repr(obj)}
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f"cannot store {type(obj).__name__} in a checkpoint")
+
+
+def _unpack(obj: Any, tensors: dict[str, torch.Tensor], stem: Path) -> Any:
+    if isinstance(obj, dict):
+        if "__tensor__" in obj:
+            try:
+                return tensors[obj["__tensor__"]]
+            except (KeyError, TypeError):
+                raise CheckpointError(f"Checkpoint {stem} is damaged: tensor {obj['__tensor__']!r} is "
+                                      "missing from its safetensors file.") from None
+        if "__float__" in obj:
+            return float(obj["__float__"])
+        if "__items__" in obj:
+            return {k: _unpack(v, tensors, stem) for k, v in obj["__items__"]}
+        return {k: _unpack(v, tensors, stem) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_unpack(v, tensors, stem) for v in obj]
+    return obj
+
+
+def _atomic(path: Path, write: Any) -> None:
+    """Writes through a temporary file and renames, so a crash never leaves half a checkpoint."""
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)

@@ -1,0 +1,62 @@
+"""Evaluation on a split: loss and the task's metric, confusion matrix, per-class figures, predictions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from runtime.training.losses import LossFn
+
+EVAL_BATCH = 1024
+
+
+@torch.inference_mode()
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    """Raw model outputs for `x` in eval mode, batched (the model's mode is restored after)."""
+    was_training = model.training
+    model.eval()
+    try:
+        return torch.cat([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+    finally:
+        model.train(was_training)
+
+
+def metrics(out: torch.Tensor, y: torch.Tensor, task: str, loss_fn: LossFn, prefix: str,
+            probabilities: bool = False) -> dict[str, float]:
+    """`{prefix}/loss` plus accuracy for classification, R^2 and MAE otherwise."""
+    result = {f"{prefix}/loss": float(loss_fn(out, y))}
+    if task == "classification":
+        result[f"{prefix}/acc"] = float((classes(out, probabilities) == y).float().mean())
+    else:
+        target = y.reshape(out.shape).to(out.dtype)
+        residual = ((out - target) ** 2).sum()
+        total = ((target - target.mean(dim=0)) ** 2).sum()
+        result[f"{prefix}/r2"] = float(1 - residual / total) if total > 0 else 0.0
+        result[f"{prefix}/mae"] = float((out - target).abs().mean())
+    return result
+
+
+def classes(out: torch.Tensor, probabilities: bool = False) -> torch.Tensor:
+    """Predicted class ids; a single output is a binary score: a logit, or a probability."""
+    if out.dim() == 1 or out.shape[-1] == 1:
+        return (out.reshape(-1) > (0.5 if probabilities else 0.0)).long()
+    return out.argmax(dim=-1)
+
+
+@dataclass
+class ClassReport:
+    confusion: list[list[int]]        # rows: true class, columns: predicted class
+    precision: list[float]
+    recall: list[float]
+    accuracy: float
+
+
+def class_report(predicted: torch.Tensor, y: torch.Tensor, num_classes: int) -> ClassReport:
+    pairs = y.long() * num_classes + predicted.long()
+    confusion = torch.bincount(pairs, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+    hits = confusion.diag().double()
+    precision = (hits / confusion.sum(dim=0).clamp(min=1)).tolist()
+    recall = (hits / confusion.sum(dim=1).clamp(min=1)).tolist()
+    accuracy = float(hits.sum() / max(1, len(y)))
+    return ClassReport(confusion.tolist(), precision, recall, accuracy)

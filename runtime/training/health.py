@@ -1,0 +1,98 @@
+"""Per-layer health: gradient and weight norms, dead ReLUs, and the diagnosis of a NaN loss.
+
+Layers are the model's top-level children; a compiled graph names them by node id, so the
+metrics (`grad_norm/conv2`) match what the user sees on the canvas.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+DYING = (nn.ReLU, nn.ReLU6)
+
+
+def layer_params(model: nn.Module) -> dict[str, list[nn.Parameter]]:
+    """Trainable parameters grouped by node id (top-level child), in the model's order."""
+    node_ids = getattr(model, "node_ids", {}) or {}
+    groups: dict[str, list[nn.Parameter]] = {}
+    for name, child in model.named_children():
+        params = [p for p in child.parameters() if p.requires_grad]
+        if params:
+            groups[node_ids.get(name, name)] = params
+    return groups
+
+
+def norms(groups: dict[str, list[torch.Tensor]]) -> torch.Tensor:
+    """One L2 norm per group as a device tensor (one fused kernel, no sync)."""
+    flat = [t for ts in groups.values() for t in ts]
+    if not flat:
+        return torch.zeros(0)
+    per_tensor = torch.stack(torch._foreach_norm(flat))     # (T,)
+    sizes = torch.tensor([len(ts) for ts in groups.values()], device=per_tensor.device)
+    owner = torch.repeat_interleave(torch.arange(len(groups), device=per_tensor.device), sizes)
+    return torch.zeros(len(groups), device=per_tensor.device,
+                       dtype=per_tensor.dtype).index_add_(0, owner, per_tensor.square()).sqrt()
+
+
+def grad_norms(groups: dict[str, list[nn.Parameter]]) -> dict[str, float]:
+    """Gradient norm per layer (zero where a layer got no gradient)."""
+    grads = {k: [p.grad if p.grad is not None else torch.zeros(()) for p in ps]
+             for k, ps in groups.items()}
+    return dict(zip(groups, norms(grads).tolist()))
+
+
+def weight_norms(groups: dict[str, list[nn.Parameter]]) -> dict[str, float]:
+    return dict(zip(groups, norms({k: [p.detach() for p in ps] for k, ps in groups.items()}).tolist()))
+
+
+@torch.no_grad()
+def dead_relu(model: nn.Module, probe: torch.Tensor) -> dict[str, float]:
+    """Share of each ReLU's units that output zero for every sample of `probe` (dead units)."""
+    node_ids = getattr(model, "node_ids", {}) or {}
+    found: dict[str, float] = {}
+    hooks = []
+    for name, child in model.named_children():
+        if isinstance(child, DYING):
+            def record(_m, _inp, out, key=node_ids.get(name, name)):
+                found[key] = (out == 0).all(dim=0).float().mean().item()
+            hooks.append(child.register_forward_hook(record))
+    if not hooks:
+        return {}
+    was_training = model.training
+    model.eval()
+    try:
+        model(probe)
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    return found
+
+
+def diagnose_nonfinite(loss: float, epoch: int, step: int, lr: float,
+                       before: dict[str, float] | None, now: dict[str, float]) -> str:
+    """Plain words for a NaN/inf loss: when, which layer's gradients blew up, and what to do.
+
+    `before` are the per-layer gradient norms at the last check where the loss was finite,
+    `now` those after the failing step. The culprit is the layer with the largest finite norm
+    before the failure, or else the layer nearest the output whose gradient is not finite.
+    """
+    what = "NaN" if math.isnan(loss) else "infinite"
+    layer, figure = None, ""
+    finite_before = {k: v for k, v in (before or {}).items() if math.isfinite(v)}
+    if finite_before and max(finite_before.values()) > 0:
+        layer = max(finite_before, key=finite_before.get)
+        figure = f" (gradient norm {finite_before[layer]:.3g} just before, the largest of all layers)"
+    else:
+        bad = [k for k, v in now.items() if not math.isfinite(v)]
+        finite_now = {k: v for k, v in now.items() if math.isfinite(v)}
+        if bad:
+            layer, figure = bad[-1], " (its gradient is not finite)"
+        elif finite_now:
+            layer = max(finite_now, key=finite_now.get)
+            figure = f" (gradient norm {finite_now[layer]:.3g}, the largest of all layers)"
+    where = f"gradients exploded in {layer}{figure}" if layer else "the gradients exploded"
+    return (f"loss became {what} at epoch {epoch + 1} step {step}: {where}; lower the learning rate "
+            f"(now {lr:g}) or enable gradient clipping.")
