@@ -1,0 +1,86 @@
+"""`datasets`: list the sample datasets, or describe one (and, with --load, load it and show the splits)."""
+from __future__ import annotations
+
+import json
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from runtime import datasets
+from runtime.datasets.registry import Dataset
+
+
+def register(commands) -> None:
+    p = commands.add_parser("datasets", help="list the sample datasets, or describe one: datasets NAME")
+    p.add_argument("name", nargs="?", help="a dataset id such as mnist; leave out to list them all")
+    p.add_argument("--load", action="store_true", help="also load it and show split sizes and normalization")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=_run)
+
+
+def _shape(d: Dataset) -> str:
+    shape = d.shape_for(d.all_options())
+    return "x".join(map(str, shape))
+
+
+def describe_dict(d: Dataset) -> dict:
+    spec = datasets.spec(d.id)
+    return {"id": d.id, "title": d.title, "task": d.task, "kind": d.kind, "shape": list(spec.input_shape),
+            "dtype": spec.input_dtype, "output_size": spec.output_size, "classes": list(d.class_names),
+            "size": d.size, "source": d.source, "licence": d.licence, "credits": d.credits,
+            "description": d.description, "synthetic": d.synthetic, "options": d.all_options()}
+
+
+def _list(args, console: Console) -> int:
+    if args.json:
+        print(json.dumps([describe_dict(d) for d in datasets.DATASETS.values()], indent=2))
+        return 0
+    table = Table(title="Sample datasets (python -m runtime datasets NAME describes one)")
+    for column in ("name", "task", "shape", "size", "source"):
+        table.add_column(column)
+    for d in datasets.DATASETS.values():
+        table.add_row(d.id, d.task, _shape(d), d.size, d.source)
+    console.print(table)
+    return 0
+
+
+def _describe(args, console: Console) -> int:
+    try:
+        d = datasets.declaration(args.name)
+    except datasets.DatasetError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    info = describe_dict(d)
+    if args.load:
+        try:
+            splits = datasets.load(d.id)
+        except datasets.DatasetError as e:
+            print(f"{d.id}: {e}", file=sys.stderr)
+            return 1
+        info["splits"] = splits.sizes()
+        info["normalization"] = splits.normalization
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    console.print(f"[bold]{d.title}[/] ({d.id}){'  [yellow]synthetic[/]' if d.synthetic else ''}")
+    console.print(d.description, highlight=False)
+    rows = [("task", d.task), ("sample shape", f"{info['shape']} {info['dtype']}"),
+            ("output size", str(info["output_size"])), ("classes", ", ".join(d.class_names) or "-"),
+            ("size", d.size), ("source", d.source), ("licence", d.licence), ("credits", d.credits),
+            ("options", ", ".join(f"{k}={v!r}" for k, v in info["options"].items()))]
+    if args.load:
+        rows += [("splits", ", ".join(f"{k} {v:,}" for k, v in info["splits"].items())),
+                 ("normalization", json.dumps(info["normalization"]) if info["normalization"] else "token ids")]
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
+    return 0
+
+
+def _run(args) -> int:
+    console = Console(soft_wrap=False)
+    return _describe(args, console) if args.name else _list(args, console)
