@@ -1,0 +1,63 @@
+"""RunRecorder: writes a run's metrics and status into the store while it trains.
+
+Metrics are buffered in memory and committed by a background thread every half second (and
+at the end), so the training loop never waits on the disk and a killed process loses at most
+the last second of the curve.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from runtime.store import Store
+from runtime.training.callbacks import Callback
+
+FLUSH_SECONDS = 0.5
+
+
+class RunRecorder(Callback):
+    def __init__(self, store: Store, run_id: str, flush_seconds: float = FLUSH_SECONDS) -> None:
+        self.store, self.run_id, self.flush_seconds = store, run_id, flush_seconds
+        self._rows: list[tuple[str, int, str, float, float]] = []
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def on_train_start(self, trainer: Any) -> None:
+        self.store.mark_started(self.run_id)
+        self._done.clear()
+        self._thread = threading.Thread(target=self._flush_loop, name=f"metrics-{self.run_id}", daemon=True)
+        self._thread.start()
+
+    def on_metrics(self, trainer: Any, step: int, metrics: dict[str, float]) -> None:
+        now = time.time()
+        with self._lock:
+            self._rows.extend((self.run_id, step, k, float(v), now) for k, v in metrics.items())
+
+    def on_epoch_end(self, trainer: Any, epoch: int, metrics: dict[str, float]) -> None:
+        self.store.update_run(self.run_id, epochs_done=epoch + 1)
+
+    def on_train_end(self, trainer: Any, result: Any) -> None:
+        self._finish(status=result.status, message=result.reason, epochs_done=result.epochs_done,
+                     final_metrics=result.metrics)
+
+    def on_exception(self, trainer: Any, error: BaseException) -> None:
+        self._finish(status="failed", message=f"{type(error).__name__}: {error}")
+
+    def flush(self) -> None:
+        with self._lock:
+            rows, self._rows = self._rows, []
+        if rows:
+            self.store.add_metrics(rows)
+
+    def _flush_loop(self) -> None:
+        while not self._done.wait(self.flush_seconds):
+            self.flush()
+
+    def _finish(self, **fields: Any) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.flush()
+        self.store.update_run(self.run_id, ended=time.time(), **fields)
