@@ -1,0 +1,155 @@
+"""The canvas: the only module that knows streamlit-flow (see shared/notes/streamlit-flow.md).
+
+The project's Graph is the truth. Each run, `take_report` reads what the browser last sent
+(node drags, new edges, deletions, clicks) from the component's widget value and applies it to
+the Workspace; then `show` paints the graph, with the compiler's shapes and issues, and pushes it.
+The push carries the timestamp of the browser's last report, so the browser accepts it unless
+something newer happened there (its own state then comes back and wins).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+from streamlit_flow import StreamlitFlowEdge, StreamlitFlowNode, StreamlitFlowState, streamlit_flow
+from streamlit_flow.layouts import ManualLayout
+
+from builder import node_card
+from builder.workspace import Workspace
+from runtime.compiler import Compiled
+from runtime.layers import LAYERS
+
+KEY = "canvas"              # the component's widget key: its value is the browser's last report
+SEEN_KEY = "canvas_seen"    # what that report contained (see CanvasMemory)
+POSITION_LIMIT = 1e6        # positions from a file beyond this (or NaN) are drawn at the origin
+
+
+@dataclass
+class Report:
+    """One message from the browser, as plain data."""
+    timestamp: int
+    positions: dict[str, tuple[float, float]]
+    edges: list[tuple[str, str]]
+    selected: str | None
+    token: str | None = None       # Workspace token the browser's nodes were drawn for
+
+
+@dataclass
+class CanvasMemory:
+    """What the browser has acknowledged: a node missing from a report is a deletion only if an
+    earlier report had it (otherwise Python just added it and the browser has not drawn it yet);
+    an edge in a report that the graph lacks is new only if no earlier report had it."""
+    timestamp: int = 0
+    token: str | None = None
+    nodes: set[str] = field(default_factory=set)
+    edges: set[tuple[str, str]] = field(default_factory=set)
+
+
+def parse_report(value: Any) -> Report | None:
+    """The component's raw value (a dict from the browser) as a Report; None if it is not one."""
+    if not isinstance(value, dict) or not isinstance(value.get("nodes"), list):
+        return None
+    positions, tokens = {}, set()
+    for n in value["nodes"]:
+        pos = n.get("position") or {}
+        positions[str(n.get("id"))] = (float(pos.get("x", 0.0)), float(pos.get("y", 0.0)))
+        tokens.add((n.get("data") or {}).get("token"))
+    edges = [(str(e.get("source")), str(e.get("target"))) for e in value.get("edges") or []]
+    selected = value.get("selectedId")
+    return Report(int(value.get("timestamp") or 0), positions, edges,
+                  selected if isinstance(selected, str) else None,
+                  tokens.pop() if len(tokens) == 1 else None)
+
+
+def apply_report(ws: Workspace, report: Report, memory: CanvasMemory) -> None:
+    """Applies what the user did on the canvas to the workspace, and remembers the report."""
+    if report.timestamp == memory.timestamp:
+        return
+    memory.timestamp = report.timestamp
+    if report.positions and report.token != ws.token:
+        return       # drawn for another project or before a reload of this one: stale
+    graph_nodes = {n.id for n in ws.graph.nodes}
+    gone = (graph_nodes & memory.nodes) - set(report.positions)
+    ws.delete_nodes(gone)
+    moved = {i: p for i, p in report.positions.items() if ws.has_node(i) and _moved(ws, i, p)}
+    if moved:
+        ws.move_nodes(moved)
+    pairs = {(e.source, e.target) for e in ws.graph.edges}
+    reported = set(report.edges)
+    ws.disconnect([p for p in (pairs & memory.edges) - reported if not {*p} & gone])
+    for source, target in report.edges:
+        if (source, target) not in pairs and (source, target) not in memory.edges:
+            ws.connect(source, target)
+    if report.selected is not None and ws.has_node(report.selected):
+        ws.select(report.selected)
+    memory.token, memory.nodes, memory.edges = report.token, set(report.positions), reported
+
+
+def _moved(ws: Workspace, node_id: str, position: tuple[float, float]) -> bool:
+    old = ws.graph.node(node_id).position
+    return old is None or abs(old[0] - position[0]) > 0.5 or abs(old[1] - position[1]) > 0.5
+
+
+def take_report(ws: Workspace) -> None:
+    """Reads the browser's last report from the widget value; call before anything is drawn."""
+    memory = st.session_state.setdefault(SEEN_KEY, CanvasMemory())
+    report = parse_report(st.session_state.get(KEY))
+    if report is not None:
+        apply_report(ws, report, memory)
+
+
+def _position(node) -> tuple[float, float]:
+    x, y = node.position if node.position is not None else (0.0, 0.0)
+    ok = all(isinstance(v, (int, float)) and math.isfinite(v) and abs(v) < POSITION_LIMIT for v in (x, y))
+    return (float(x), float(y)) if ok else (0.0, 0.0)
+
+
+def flow_nodes(ws: Workspace, compiled: Compiled) -> list[StreamlitFlowNode]:
+    nodes = []
+    for node in ws.graph.nodes:
+        layer = LAYERS[node.type]
+        info = compiled.nodes.get(node.id)
+        issues = compiled.issues_of(node.id)
+        severity = "error" if any(i.severity == "error" for i in issues) else ("warning" if issues else None)
+        n_inputs = len(ws.graph.inputs_of(node.id))
+        content = node_card.node_content(
+            node.id, layer, info.params if info and info.params else node.params,
+            info.shape if info else None, info.num_params if info else None,
+            [(i.message, i.severity) for i in issues], n_inputs if layer.inputs[1] > 1 else 0)
+        kind = "input" if layer.inputs[1] == 0 else ("output" if node.type == "Output" else "default")
+        nodes.append(StreamlitFlowNode(
+            node.id, _position(node), {"content": content, "token": ws.token}, node_type=kind,
+            source_position="bottom", target_position="top",
+            selectable=True, connectable=True, deletable=True,          # the defaults are all False
+            style=node_card.node_style(layer.family, severity, node.id == ws.selected)))
+    return nodes
+
+
+def flow_edges(ws: Workspace, compiled: Compiled) -> list[StreamlitFlowEdge]:
+    edges, used = [], set()
+    for target in dict.fromkeys(e.target for e in ws.graph.edges):
+        multi = LAYERS[ws.graph.node(target).type].inputs[1] > 1
+        for number, source in enumerate(ws.graph.inputs_of(target), start=1):
+            edge_id = f"{source}->{target}"
+            while edge_id in used:
+                edge_id += "'"
+            used.add(edge_id)
+            info = compiled.nodes.get(source)
+            label = node_card.edge_label(info.shape if info else None, number if multi else None)
+            edges.append(StreamlitFlowEdge(
+                edge_id, source, target, edge_type="default", marker_end={"type": "arrowclosed"},
+                deletable=True, focusable=True, label=label, label_show_bg=True,
+                label_style={"fontSize": "11px"}, label_bg_style={"fill": "#ffffff"}, style={}))
+    return edges
+
+
+def show(ws: Workspace, compiled: Compiled, height: int = 640) -> None:
+    """Draws the canvas. What the user does on it arrives with the next run (take_report)."""
+    memory = st.session_state.setdefault(SEEN_KEY, CanvasMemory())
+    state = StreamlitFlowState(flow_nodes(ws, compiled), flow_edges(ws, compiled),
+                               selected_id=ws.selected, timestamp=memory.timestamp)
+    streamlit_flow(KEY, state, height=height, fit_view=True, allow_new_edges=True,
+                   get_node_on_click=True, enable_node_menu=True, enable_edge_menu=True,
+                   hide_watermark=True, layout=ManualLayout(), min_zoom=0.2)

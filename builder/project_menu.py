@@ -1,0 +1,172 @@
+"""Projects on the page: which one is open, autosave, and the menu to create, open, rename,
+duplicate, delete, download and upload them. The open project's id is in the URL (?project=),
+so a reload or a restarted server reopens it."""
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from builder import markdown
+from builder.projects import Shelf, templates
+from builder.workspace import Workspace
+from runtime.graph import Graph, Project, ProjectFileError, parse_project
+from runtime.projects import compile_project
+
+WS_KEY = "workspace"
+SAVED_KEY = "saved_text"       # the project text last written, to save only real changes
+NOTICE_KEY = "project_notice"  # a message that must outlive the reruns of one click
+
+
+def shelf() -> Shelf:
+    return Shelf()
+
+
+def _open(ws: Workspace) -> None:
+    st.session_state[WS_KEY] = ws
+    st.session_state[SAVED_KEY] = ws.project.to_json()
+    st.query_params["project"] = ws.project_id
+
+
+def _new(project: Project) -> None:
+    project_id = shelf().save(project)
+    _open(Workspace(project, project_id))
+
+
+def current_workspace() -> Workspace:
+    """The open project; on a fresh session the one in the URL, else the latest, else a new empty one."""
+    ws = st.session_state.get(WS_KEY)
+    if ws is not None:
+        return ws
+    wanted = st.query_params.get("project")
+    entries = shelf().list()
+    for project_id in ([wanted] if wanted else []) + [e.id for e in entries]:
+        try:
+            _open(Workspace(shelf().load(project_id), project_id))
+            return st.session_state[WS_KEY]
+        except ProjectFileError as e:
+            st.session_state[NOTICE_KEY] = f"Could not open the saved project: {e}"
+    _new(Project("Untitled network", Graph()))
+    return st.session_state[WS_KEY]
+
+
+def autosave(ws: Workspace) -> None:
+    text = ws.project.to_json()
+    if text != st.session_state.get(SAVED_KEY):
+        shelf().save(ws.project, ws.project_id)
+        st.session_state[SAVED_KEY] = text
+
+
+def file_name(project: Project) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", project.name).strip("_")[:60] or "project"
+    return f"{stem}.json"
+
+
+# --- callbacks (on_click: they run before the page, so no click is lost) ------------------------
+def _undo(ws: Workspace) -> None:
+    ws.undo()
+
+
+def _redo(ws: Workspace) -> None:
+    ws.redo()
+
+
+def _tidy(ws: Workspace) -> None:
+    from runtime.layout import layout
+    ws.arrange(layout(ws.graph))
+
+
+def _rename(ws: Workspace) -> None:
+    ws.rename(st.session_state["project_name"])
+
+
+def _open_saved(project_id: str) -> None:
+    try:
+        _open(Workspace(shelf().load(project_id), project_id))
+    except ProjectFileError as e:
+        st.session_state[NOTICE_KEY] = str(e)
+
+
+def _duplicate(ws: Workspace) -> None:
+    autosave(ws)
+    _open_saved(shelf().duplicate(ws.project_id))
+
+
+def _delete(project_id: str) -> None:
+    shelf().delete(project_id)
+    ws = st.session_state.get(WS_KEY)
+    if ws is not None and ws.project_id == project_id:
+        del st.session_state[WS_KEY]
+        st.query_params.clear()
+
+
+def _from_template(stem: str) -> None:
+    _new(templates()[stem].copy())
+
+
+def _new_empty() -> None:
+    _new(Project("Untitled network", Graph()))
+
+
+def _upload() -> None:
+    upload = st.session_state.get("project_upload")
+    if upload is None:
+        return
+    try:
+        project = parse_project(upload.getvalue())
+    except ProjectFileError as e:
+        st.session_state[NOTICE_KEY] = f"{upload.name} was not opened: {e}"
+        return
+    _new(project)
+    st.session_state[NOTICE_KEY] = f"Opened {upload.name}."
+
+
+# --- drawing -----------------------------------------------------------------------------------
+@st.cache_resource(show_spinner=False)
+def _template_facts() -> dict[str, tuple[str, int, int]]:
+    """Name, node count and parameter count of each template (compiled once per server)."""
+    out = {}
+    for stem, project in templates().items():
+        out[stem] = (project.name, len(project.graph.nodes), compile_project(project).total_params)
+    return out
+
+
+def show_gallery() -> None:
+    for stem, (name, n_nodes, n_params) in _template_facts().items():
+        c1, c2 = st.columns([3, 1])
+        c1.markdown(f"**{markdown.escape(name)}**  \n{n_nodes} nodes · {n_params:,} parameters")
+        c2.button("Open", key=f"template_{stem}", on_click=_from_template, args=(stem,), width="stretch")
+    st.button("Empty canvas", key="template_empty", on_click=_new_empty)
+
+
+def show_header(ws: Workspace) -> None:
+    name_col, undo_col, redo_col, tidy_col, down_col, new_col, menu_col = st.columns([3.6, 1, 1, 1.2, 1.4, 1.5, 1.4])
+    if st.session_state.get("project_name_for") != (ws.token, ws.revision):
+        st.session_state["project_name"] = ws.project.name      # show renames done by undo, open, ...
+        st.session_state["project_name_for"] = (ws.token, ws.revision)
+    name_col.text_input("Project name", key="project_name", on_change=_rename, args=(ws,),
+                        label_visibility="collapsed", max_chars=200)
+    undo_col.button("Undo", key="undo", on_click=_undo, args=(ws,), disabled=not ws.history.can_undo,
+                    width="stretch")
+    redo_col.button("Redo", key="redo", on_click=_redo, args=(ws,), disabled=not ws.history.can_redo,
+                    width="stretch")
+    tidy_col.button("Tidy up", key="tidy", on_click=_tidy, args=(ws,), help="Lay the graph out in ranks",
+                    width="stretch", disabled=not ws.graph.nodes)
+    down_col.download_button("Download", ws.project.to_json(), file_name=file_name(ws.project),
+                             mime="application/json", key="download", width="stretch")
+    with new_col.popover("Templates", width="stretch"):
+        show_gallery()
+    with menu_col.popover("Projects", width="stretch"):
+        st.button("Duplicate this project", key="duplicate_project", on_click=_duplicate, args=(ws,))
+        st.file_uploader("Open a project file (.json)", type=["json"], key="project_upload",
+                         on_change=_upload)
+        st.markdown("**Saved projects**")
+        for entry in shelf().list():
+            c1, c2, c3 = st.columns([4, 1.3, 1.3])
+            c1.markdown(("▶ " if entry.id == ws.project_id else "") + markdown.escape(entry.name))
+            c2.button("Open", key=f"open_{entry.id}", on_click=_open_saved, args=(entry.id,),
+                      disabled=entry.id == ws.project_id)
+            c3.button("Delete", key=f"delete_{entry.id}", on_click=_delete, args=(entry.id,))
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice:
+        st.toast(markdown.escape(notice))

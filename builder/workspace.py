@@ -1,0 +1,211 @@
+"""The open project and everything a user does to its graph: add, wire, edit, delete, undo.
+
+Pure Python (no Streamlit): the page calls these methods from widget callbacks and canvas
+events, and the tests call them directly. Every edit goes through `_edit`, which records the
+previous state for undo and bumps `revision` (the autosave and the compile cache key on it).
+"""
+from __future__ import annotations
+
+import copy
+import re
+import uuid
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from builder.history import History
+from runtime.graph import Edge, Graph, Node, Project, project_from_dict
+from runtime.layers import LAYERS
+
+ROW = 110       # vertical distance between a node and the one added after it, as runtime.layout
+COLUMN = 250    # horizontal distance for a node placed beside the graph (a node is 210 px wide)
+
+
+def id_stem(layer_type: str) -> str:
+    """`Conv2d` -> `conv`, `BatchNorm1d` -> `batchnorm`, `Linear` -> `linear`: the prefix of new node ids."""
+    return re.sub(r"\d+d$", "", layer_type.lower()) or "node"
+
+
+def default_params(layer_type: str) -> dict[str, Any]:
+    """The parameters a new node starts with: every declared parameter at its default."""
+    return {p.name: copy.deepcopy(p.default) for p in LAYERS[layer_type].params}
+
+
+class Workspace:
+    def __init__(self, project: Project, project_id: str | None = None):
+        self.project = project
+        self.project_id = project_id
+        self.history = History()
+        self.selected: str | None = None
+        self.revision = 0
+        self.token = uuid.uuid4().hex[:8]   # marks what the canvas draws for this workspace
+
+    @property
+    def graph(self) -> Graph:
+        return self.project.graph
+
+    def has_node(self, node_id: str | None) -> bool:
+        return node_id is not None and any(n.id == node_id for n in self.graph.nodes)
+
+    def select(self, node_id: str | None) -> None:
+        self.selected = node_id if self.has_node(node_id) else None
+
+    @contextmanager
+    def _edit(self) -> Iterator[Graph]:
+        before = self.project.to_dict()
+        yield self.graph
+        self.history.record(before)
+        self.revision += 1
+
+    # --- nodes -------------------------------------------------------------------------------
+    def add_layer(self, layer_type: str) -> str:
+        """Adds a layer after the selected node and wires it (inserting it before that node's only
+        successor); with nothing selected (or nothing that can precede it), places it beside the
+        graph, unwired. Selects it."""
+        anchor = self.selected if self.has_node(self.selected) else None
+        layer = LAYERS[layer_type]
+        if anchor is not None and (layer.inputs[1] == 0 or self.graph.node(anchor).type == "Output"):
+            anchor = None            # nothing feeds an Input, and nothing follows the Output
+        with self._edit() as g:
+            node_id = g.new_id(id_stem(layer_type))
+            if anchor is None:
+                position = self._free_spot()
+            else:
+                ax, ay = self._position(anchor)
+                position = (ax, ay + ROW)
+                after = [e for e in g.edges if e.source == anchor]
+                if len(after) == 1 and layer_type != "Output":   # insert: anchor -> new -> old successor
+                    self._shift_down(after[0].target, ROW)
+                    after[0].source = node_id
+                g.edges.append(Edge(anchor, node_id))
+            g.nodes.append(Node(node_id, layer_type, default_params(layer_type), position))
+        self.selected = node_id
+        return node_id
+
+    def delete_nodes(self, node_ids: set[str]) -> None:
+        """Removes nodes and their edges, as one undo step. A node in a chain (one input) is
+        bridged: its input is wired to its outputs, so deleting a layer keeps the chain whole."""
+        node_ids = {i for i in node_ids if self.has_node(i)}
+        if not node_ids:
+            return
+        with self._edit() as g:
+            for node_id in node_ids:
+                ins = [e.source for e in g.edges if e.target == node_id]
+                for e in [e for e in g.edges if e.source == node_id]:
+                    if len(ins) == 1 and ins[0] not in node_ids and not any(
+                            (x.source, x.target) == (ins[0], e.target) for x in g.edges):
+                        e.source = ins[0]
+                    else:
+                        g.edges.remove(e)
+                g.edges = [e for e in g.edges if e.target != node_id]
+                g.nodes = [n for n in g.nodes if n.id != node_id]
+        if self.selected in node_ids:
+            self.selected = None
+
+    def duplicate_node(self, node_id: str) -> str | None:
+        """A copy of the node with the same parameters beside it, unwired; selects the copy."""
+        if not self.has_node(node_id):
+            return None
+        original = self.graph.node(node_id)
+        with self._edit() as g:
+            new_id = g.new_id(id_stem(original.type))
+            x, y = self._position(node_id)
+            g.nodes.append(Node(new_id, original.type, copy.deepcopy(original.params), (x + COLUMN, y)))
+        self.selected = new_id
+        return new_id
+
+    def set_param(self, node_id: str, name: str, value: Any) -> None:
+        if not self.has_node(node_id) or self.graph.node(node_id).params.get(name, object()) == value:
+            return
+        with self._edit() as g:
+            g.node(node_id).params[name] = value
+
+    def move_nodes(self, positions: dict[str, tuple[float, float]]) -> None:
+        """Positions dragged on the canvas. Saved, but not an undo step: undo is for the network."""
+        for node in self.graph.nodes:
+            if node.id in positions:
+                node.position = positions[node.id]
+
+    def arrange(self, positions: dict[str, tuple[float, float]]) -> None:
+        """"Tidy up": new positions for many nodes at once, as one undo step."""
+        with self._edit():
+            self.move_nodes(positions)
+
+    # --- edges -------------------------------------------------------------------------------
+    def connect(self, source: str, target: str) -> bool:
+        """Wires source -> target (appended: it becomes the target's last input). False when it
+        cannot be an edge: unknown node, a node to itself, or an existing edge."""
+        if (source == target or not self.has_node(source) or not self.has_node(target)
+                or any(e.source == source and e.target == target for e in self.graph.edges)):
+            return False
+        with self._edit() as g:
+            g.edges.append(Edge(source, target))
+        return True
+
+    def disconnect(self, pairs: list[tuple[str, str]]) -> None:
+        present = [p for p in pairs if any((e.source, e.target) == p for e in self.graph.edges)]
+        if not present:
+            return
+        with self._edit() as g:
+            for source, target in present:
+                for e in g.edges:
+                    if (e.source, e.target) == (source, target):
+                        g.edges.remove(e)
+                        break
+
+    def move_input_up(self, target: str, index: int) -> None:
+        """Swaps input `index` of a multi-input node with the one before it (input order matters
+        for Concat and attention). Explicit ports are rewritten to the new order."""
+        incoming = [e for e in self.graph.edges if e.target == target]
+        order = self.graph.inputs_of(target)
+        if not 0 < index < len(order):
+            return
+        with self._edit() as g:
+            order[index - 1], order[index] = order[index], order[index - 1]
+            ranked = sorted(incoming, key=lambda e: order.index(e.source))
+            g.edges = [e for e in g.edges if e.target != target] + ranked
+            for e in ranked:
+                e.port = None
+
+    # --- whole project -----------------------------------------------------------------------
+    def rename(self, name: str) -> None:
+        name = name.strip()
+        if name and name != self.project.name:
+            with self._edit():
+                self.project.name = name[:200]
+
+    def undo(self) -> bool:
+        return self._restore(self.history.undo(self.project.to_dict()))
+
+    def redo(self) -> bool:
+        return self._restore(self.history.redo(self.project.to_dict()))
+
+    def _restore(self, snapshot: dict[str, Any] | None) -> bool:
+        if snapshot is None:
+            return False
+        self.project = project_from_dict(snapshot)
+        self.revision += 1
+        self.select(self.selected)
+        return True
+
+    # --- placement ---------------------------------------------------------------------------
+    def _position(self, node_id: str) -> tuple[float, float]:
+        node = self.graph.node(node_id)
+        return node.position if node.position is not None else (0.0, 0.0)
+
+    def _free_spot(self) -> tuple[float, float]:
+        placed = [n.position for n in self.graph.nodes if n.position is not None]
+        if not placed:
+            return (0.0, 0.0)
+        return (max(x for x, _ in placed) + COLUMN, min(y for _, y in placed))
+
+    def _shift_down(self, start: str, dy: float) -> None:
+        """Moves `start` and everything downstream of it by dy, making room for an inserted node."""
+        seen, todo = set(), [start]
+        while todo:
+            node_id = todo.pop()
+            if node_id in seen:
+                continue
+            seen.add(node_id)
+            x, y = self._position(node_id)
+            self.graph.node(node_id).position = (x, y + dy)
+            todo.extend(e.target for e in self.graph.edges if e.source == node_id)

@@ -1,0 +1,134 @@
+"""Graph edits as the page makes them: add after the selection, wire, delete, undo."""
+from builder.workspace import Workspace, id_stem
+from runtime.graph import Edge, Graph, Node, Project
+
+
+def chain(*types: str) -> Workspace:
+    ws = Workspace(Project("t", Graph()))
+    for t in types:
+        ws.add_layer(t)
+    return ws
+
+
+def pairs(ws: Workspace) -> list[tuple[str, str]]:
+    return [(e.source, e.target) for e in ws.graph.edges]
+
+
+def test_id_stems_come_from_the_type():
+    assert [id_stem(t) for t in ("Conv2d", "BatchNorm1d", "Linear", "MaxPool2d")] == \
+        ["conv", "batchnorm", "linear", "maxpool"]
+
+
+def test_palette_clicks_build_a_wired_chain_below_the_selection():
+    ws = chain("Input", "Conv2d", "ReLU", "Output")
+    assert [n.id for n in ws.graph.nodes] == ["input1", "conv1", "relu1", "output1"]
+    assert pairs(ws) == [("input1", "conv1"), ("conv1", "relu1"), ("relu1", "output1")]
+    ys = [ws.graph.node(i).position[1] for i in ("input1", "conv1", "relu1", "output1")]
+    assert ys == sorted(ys) and len(set(ys)) == 4
+    assert ws.selected == "output1"
+    assert ws.graph.node("conv1").params["out_channels"] == 16    # the declared default
+
+
+def test_adding_after_a_node_in_a_chain_inserts_and_makes_room():
+    ws = chain("Input", "Linear", "Output")
+    before = ws.graph.node("output1").position[1]
+    ws.select("input1")
+    ws.add_layer("Flatten")
+    assert pairs(ws) == [("flatten1", "linear1"), ("linear1", "output1"), ("input1", "flatten1")]
+    assert ws.graph.inputs_of("linear1") == ["flatten1"]
+    assert ws.graph.node("output1").position[1] > before
+
+
+def test_input_is_never_wired_and_output_never_takes_successors():
+    ws = chain("Input", "Linear")
+    ws.add_layer("Input")
+    assert ws.graph.inputs_of("input2") == []
+    ws.select("input1")
+    ws.add_layer("Output")      # Input already feeds linear1: Output joins, linear1 keeps its input
+    assert ws.graph.inputs_of("linear1") == ["input1"] and ws.graph.inputs_of("output1") == ["input1"]
+    ws.add_layer("ReLU")        # Output is selected: nothing can follow it
+    assert ws.graph.inputs_of("relu1") == []
+
+
+def test_with_nothing_selected_a_layer_lands_beside_the_graph_unwired():
+    ws = chain("Input", "Linear")
+    ws.select(None)
+    ws.add_layer("ReLU")
+    xs = [n.position[0] for n in ws.graph.nodes]
+    assert ws.graph.inputs_of("relu1") == [] and xs[-1] > max(xs[:-1])
+
+
+def test_delete_bridges_a_chain_and_undo_redo_restore_it():
+    ws = chain("Input", "Flatten", "Linear", "Output")
+    ws.delete_nodes({"flatten1"})
+    assert pairs(ws) == [("input1", "linear1"), ("linear1", "output1")]
+    assert ws.undo()
+    assert [n.id for n in ws.graph.nodes] == ["input1", "flatten1", "linear1", "output1"]
+    assert pairs(ws) == [("input1", "flatten1"), ("flatten1", "linear1"), ("linear1", "output1")]
+    assert ws.redo()
+    assert not ws.has_node("flatten1")
+    assert not ws.redo()
+
+
+def test_a_node_with_several_inputs_is_not_bridged():
+    ws = Workspace(Project("t", Graph(
+        [Node("a", "Input"), Node("b", "ReLU"), Node("add", "Add"), Node("c", "ReLU")],
+        [Edge("a", "add"), Edge("b", "add"), Edge("add", "c")])))
+    ws.delete_nodes({"add"})
+    assert pairs(ws) == []
+
+
+def test_params_edit_duplicate_and_no_op_edits_do_not_record():
+    ws = chain("Input", "Linear")
+    revision = ws.revision
+    ws.set_param("linear1", "out_features", 64)     # unchanged value
+    assert ws.revision == revision
+    ws.set_param("linear1", "out_features", 10)
+    copy = ws.duplicate_node("linear1")
+    assert ws.graph.node(copy).params["out_features"] == 10 and ws.graph.inputs_of(copy) == []
+    assert ws.selected == copy
+    ws.undo()
+    ws.undo()
+    assert ws.graph.node("linear1").params["out_features"] == 64
+
+
+def test_connect_refuses_loops_duplicates_and_unknown_nodes():
+    ws = chain("Input", "Linear")
+    assert not ws.connect("linear1", "linear1")
+    assert not ws.connect("input1", "linear1")
+    assert not ws.connect("input1", "nope")
+    ws.add_layer("ReLU")
+    ws.disconnect([("linear1", "relu1")])
+    assert ws.graph.inputs_of("relu1") == []
+    assert ws.connect("linear1", "relu1")
+
+
+def test_input_order_can_be_changed():
+    ws = Workspace(Project("t", Graph(
+        [Node("a", "Input"), Node("b", "ReLU"), Node("c", "Tanh"), Node("cat", "Concat")],
+        [Edge("a", "b"), Edge("a", "c"), Edge("c", "cat", port=0), Edge("b", "cat", port=1)])))
+    assert ws.graph.inputs_of("cat") == ["c", "b"]
+    ws.move_input_up("cat", 1)
+    assert ws.graph.inputs_of("cat") == ["b", "c"]
+    ws.undo()
+    assert ws.graph.inputs_of("cat") == ["c", "b"]
+
+
+def test_moves_are_kept_but_are_not_undo_steps():
+    ws = chain("Input")
+    revision = ws.revision
+    ws.move_nodes({"input1": (40.0, 50.0)})
+    assert ws.graph.node("input1").position == (40.0, 50.0) and ws.revision == revision
+    ws.arrange({"input1": (0.0, 0.0)})
+    ws.undo()
+    assert ws.graph.node("input1").position == (40.0, 50.0)
+
+
+def test_rename_trims_and_is_undoable():
+    ws = chain("Input")
+    ws.rename("  My net ")
+    assert ws.project.name == "My net"
+    ws.rename("   ")
+    assert ws.project.name == "My net"
+    ws.undo()
+    assert ws.project.name == "t"
