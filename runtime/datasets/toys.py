@@ -49,7 +49,8 @@ def load_spirals(options: dict[str, Any]) -> RawData:
 
 
 def load_xor(options: dict[str, Any]) -> RawData:
-    _, rng, noise = _setup("xor", options)
-    points = rng.uniform(-1, 1, (options["samples"], 2))
-    y = (points[:, 0] * points[:, 1] < 0).astype(np.int64)   # label from the clean point
-    return _raw("xor", points, y, rng, noise)
+    y, rng, noise = _setup("xor", options)
+    magnitude = rng.uniform(0.05, 1, (len(y), 2))
+    sign_x = rng.choice([-1.0, 1.0], len(y))
+    sign_y = np.where(y == 0, sign_x, -sign_x)   # class 0: same sign, class 1: opposite signs
+    return _raw("xor", magnitude * np.stack([sign_x, sign_y], 1), y, rng, noise)
