@@ -16,6 +16,14 @@ from runtime.training.callbacks import Callback
 FLUSH_SECONDS = 0.5
 
 
+def error_message(error: BaseException) -> str:
+    """What a failed run tells the user: a user-caused problem (ValueError family: settings, data,
+    checkpoint, project file) is already a sentence; anything else is named by its type."""
+    if isinstance(error, ValueError) and str(error):
+        return str(error)
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
 class RunRecorder(Callback):
     def __init__(self, store: Store, run_id: str, flush_seconds: float = FLUSH_SECONDS) -> None:
         self.store, self.run_id, self.flush_seconds = store, run_id, flush_seconds
@@ -43,7 +51,7 @@ class RunRecorder(Callback):
                      final_metrics=result.metrics)
 
     def on_exception(self, trainer: Any, error: BaseException) -> None:
-        self._finish(status="failed", message=f"{type(error).__name__}: {error}")
+        self._finish(status="failed", message=error_message(error))
 
     def flush(self) -> None:
         with self._lock:
