@@ -38,9 +38,13 @@ def _shape_comment(shape) -> str:
 
 
 def _expression(call) -> str:
+    """`nn.Conv2d(in_channels=1, out_channels=6, kernel_size=5)`: arguments equal to defaults left out."""
     target = call.target
     prefix = "nn." if target.__module__.startswith("torch.nn") else ""
-    args = ", ".join(f"{k}={v!r}" for k, v in call.kwargs.items())
+    defaults = {name: p.default for name, p in inspect.signature(target.__init__).parameters.items()}
+    args = ", ".join(f"{k}={v!r}" for k, v in call.kwargs.items()
+                     if k not in defaults or defaults[k] is inspect.Parameter.empty
+                     or type(defaults[k]) is not type(v) or defaults[k] != v)
     return f"{prefix}{target.__name__}({args})"
 
 

@@ -161,7 +161,7 @@ def python_names(node_ids: list[str]) -> dict[str, str]:
 
 def compile(graph: Graph, spec: DataSpec | None = None) -> Compiled:  # noqa: A001 (the domain's word)
     """Checks and shape-infers `graph`; never raises on user input."""
-    issues: list[Issue] = []
+    graph, issues = _well_formed(graph)
     ids = [n.id for n in graph.nodes]
     nodes_by_id = {n.id: n for n in graph.nodes}
     inputs = [n.id for n in graph.nodes if n.type == "Input"]
@@ -229,6 +229,29 @@ def compile(graph: Graph, spec: DataSpec | None = None) -> Compiled:  # noqa: A0
     _check_budget(compiled)
     _check_final_activation(compiled)
     return compiled
+
+
+def _well_formed(graph: Graph) -> tuple[Graph, list[Issue]]:
+    """The graph without what cannot be compiled at all (repeated ids, unknown types, edges to nowhere):
+    each left out with an issue. Graphs from files are already clean; the canvas may pass such a state."""
+    issues, nodes, seen = [], [], set()
+    for n in graph.nodes:
+        if n.id in seen:
+            issues.append(Issue(n.id, "duplicate-id", f"Two nodes share the id {n.id!r}: rename one."))
+        elif n.type not in LAYERS:
+            issues.append(Issue(n.id, "unknown-type", f"{n.id} has unknown type {n.type!r}: replace it with a "
+                                                      "layer from the palette."))
+        else:
+            nodes.append(n)
+        seen.add(n.id)
+    kept = {n.id for n in nodes}
+    edges = [e for e in graph.edges if e.source in kept and e.target in kept]
+    if len(edges) < len(graph.edges):
+        issues.append(Issue(None, "dangling-edge", f"{len(graph.edges) - len(edges)} edge(s) lead to or from a "
+                                                   "missing node and are ignored.", "warning"))
+    if len(nodes) == len(graph.nodes) and len(edges) == len(graph.edges):
+        return graph, issues
+    return Graph(nodes, edges, graph.extra), issues
 
 
 def _topological(ids, preds, succs) -> tuple[list[str], list[str]]:

@@ -179,7 +179,7 @@ def parse_project(text: str | bytes) -> Project:
         raise ProjectFileError(f"The file is {len(text):,} bytes; a project file is at most "
                                f"{MAX_FILE_BYTES:,} bytes.")
     try:
-        data = json.loads(text)
+        data = json.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
     except UnicodeDecodeError:
         raise ProjectFileError("The file is not UTF-8 text: a project file is JSON.") from None
     except json.JSONDecodeError as e:

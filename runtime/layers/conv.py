@@ -102,11 +102,13 @@ LAYERS = [
                   Param("bias", "bool", True, "Add a learned bias per channel.", advanced=True)),
           construct=lambda p, s: Call(nn.ConvTranspose2d, dict(in_channels=s[0][0], **p)),
           check=_conv_transpose, key_params=("out_channels", "kernel_size", "stride")),
-    _pool("MaxPool1d", 1, nn.MaxPool1d, "Keeps the largest value of each window along the sequence."),
+    _pool("MaxPool1d", 1, nn.MaxPool1d, "Keeps the largest value of each window along the sequence: y_i = max(x_window). With kernel 2 and "
+          "stride 2 it halves the length."),
     _pool("MaxPool2d", 2, nn.MaxPool2d,
           "Keeps the largest value of each window: with kernel 2 and stride 2 it halves height and width, "
           "keeping the strongest responses."),
-    _pool("AvgPool1d", 1, nn.AvgPool1d, "Averages each window along the sequence."),
+    _pool("AvgPool1d", 1, nn.AvgPool1d, "Averages each window along the sequence: y_i = mean(x_window). With kernel 2 and stride 2 it "
+          "halves the length, smoothing the signal."),
     _pool("AvgPool2d", 2, nn.AvgPool2d, "Averages each window; with kernel 2 and stride 2 it halves the size."),
     _adaptive("AdaptiveAvgPool1d", 1, nn.AdaptiveAvgPool1d),
     _adaptive("AdaptiveAvgPool2d", 2, nn.AdaptiveAvgPool2d),
