@@ -60,3 +60,28 @@ def class_report(predicted: torch.Tensor, y: torch.Tensor, num_classes: int) -> 
     recall = (hits / confusion.sum(dim=1).clamp(min=1)).tolist()
     accuracy = float(hits.sum() / max(1, len(y)))
     return ClassReport(confusion.tolist(), precision, recall, accuracy)
+
+
+@dataclass
+class Evaluation:
+    """A split's figures, its confusion matrix (classification) and the model's predictions."""
+    metrics: dict[str, float]
+    report: ClassReport | None
+    predictions: torch.Tensor                 # class ids (N,), or predicted values (N, outputs)
+    probabilities: torch.Tensor | None        # (N, classes) for classification
+
+
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, task: str, loss_fn: LossFn, prefix: str,
+             num_classes: int | None, probabilities: bool = False) -> Evaluation:
+    """`probabilities`: the model's outputs are probabilities already (a final Sigmoid it keeps)."""
+    out = predict(model, x)
+    figures = metrics(out, y, task, loss_fn, prefix, probabilities)
+    if task != "classification":
+        return Evaluation(figures, None, out, None)
+    predicted = classes(out, probabilities)
+    if out.dim() == 1 or out.shape[-1] == 1:
+        p1 = out.reshape(-1) if probabilities else torch.sigmoid(out.reshape(-1))
+        probs = torch.stack([1 - p1, p1], dim=-1)
+    else:
+        probs = torch.softmax(out, dim=-1)
+    return Evaluation(figures, class_report(predicted, y, max(num_classes or 2, 2)), predicted, probs)

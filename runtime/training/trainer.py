@@ -119,7 +119,8 @@ class Trainer:
         self.layers = health.layer_params(self.model)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.l1_params = [p for p in self.params if p.dim() > 1]
-        self.generator = torch.Generator().manual_seed(cfg.seed)
+        self.generator = torch.Generator().manual_seed(cfg.seed)             # sample order
+        self.aug_generator = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
         self.train_model: nn.Module = self.model
         if self.world and self.world.size > 1:
             self.train_model = self.world.wrap(self.model)
@@ -211,7 +212,7 @@ class Trainer:
                 idx = self.perm[start:start + share]                       # (b,)
                 xb, yb = self.x[idx], self.y[idx]
                 if self.augment is not None:
-                    xb = self.augment(xb, self.generator)
+                    xb = self.augment(xb, self.aug_generator)
                 loss = self._train_step(xb, yb)
                 self.batch, self.step = i + 1, self.step + 1
                 self.buffer[len(self.buffered)] = loss.detach()
@@ -309,13 +310,32 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_metrics(self, step, metrics)
 
+    def evaluate(self, split: str = "test") -> evaluation.Evaluation:
+        """Figures, confusion matrix and predictions on a split of the data ("test", "val", "train")."""
+        x, y = getattr(self.data, f"x_{split}", None), getattr(self.data, f"y_{split}", None)
+        if x is None or len(x) == 0:
+            raise ConfigError(f"The dataset has no {split} split to evaluate on.")
+        device = next(self.model.parameters()).device
+        logits = wants_logits(self.loss, self.final_activation) and hasattr(self.model, "output_logits")
+        if logits:
+            self.model.output_logits = True
+        try:
+            return evaluation.evaluate(self.model, x.to(device), y.to(device), self.task,
+                                       make_loss(self.loss, self.config, self.task, self.final_activation), split,
+                                       self.output_size if self.task == "classification" else None,
+                                       self.final_activation == "Sigmoid")
+        finally:
+            if logits:
+                self.model.output_logits = False
+
     # ------------------------------------------------------------------ checkpoints
     def save_checkpoint(self, stem: str | Path) -> Path:
         """Everything needed to continue exactly: weights, optimizer, schedule, RNGs, position."""
         state = {"config": self.config.to_dict(), "task": self.task,
                  "position": {"epoch": self.epoch, "epoch_offset": self.epoch_offset, "batch": self.batch,
                               "step": self.step},
-                 "perm": self.perm, "generator": self.generator.get_state(), "torch_rng": torch.get_rng_state(),
+                 "perm": self.perm, "generator": self.generator.get_state(),
+                 "aug_generator": self.aug_generator.get_state(), "torch_rng": torch.get_rng_state(),
                  "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
                  "epoch_sums": [self.epoch_loss, self.epoch_samples, self.epoch_seconds],
                  "best": {"value": self.best, "epoch": self.best_epoch, "bad_epochs": self.bad_epochs,
@@ -348,6 +368,7 @@ class Trainer:
                                                                 pos["batch"], pos["step"])
         self.perm = None if state["perm"] is None else state["perm"].to(self.device)
         self.generator.set_state(state["generator"])
+        self.aug_generator.set_state(state["aug_generator"])
         torch.set_rng_state(state["torch_rng"])
         if "cuda_rng" in state and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["cuda_rng"])

@@ -1,0 +1,219 @@
+"""`train`, `runs` and `resume`: headless training with a progress bar or JSON lines, into the store."""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Column, Table
+from safetensors.torch import save_file
+
+from runtime.distributed import World
+from runtime.graph import Project, ProjectFileError, load_project
+from runtime.store import Store, StoreError
+from runtime.training import Callback, Checkpointer, RunControl, TrainResult
+from runtime.training.recording import RunRecorder, error_message
+from runtime.training.session import prepare
+
+FAILED = ("diverged", "failed")
+
+
+def register(commands) -> None:
+    p = commands.add_parser("train", help="train a project file headless (also under torchrun)")
+    p.add_argument("file")
+    p.add_argument("--dataset", help="dataset name (default: the project's dataset section)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--threads", type=int, help="torch threads (default: the project's setting, else all cores)")
+    p.add_argument("--out", help="folder for the trained weights, checkpoint, project and results")
+    p.add_argument("--jsonl", action="store_true", help="stream metrics as JSON lines instead of a progress bar")
+    p.set_defaults(run=_train)
+    p = commands.add_parser("runs", help="list the stored training runs")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_runs)
+    p = commands.add_parser("resume", help="continue a stopped or interrupted run from its last checkpoint")
+    p.add_argument("run_id")
+    p.add_argument("--epochs", type=int, help="train to this many epochs in total")
+    p.add_argument("--jsonl", action="store_true")
+    p.add_argument("--out")
+    p.set_defaults(run=_resume)
+
+
+def _train(args) -> int:
+    try:
+        project = load_project(args.file)
+    except ProjectFileError as e:
+        print(f"{args.file}: {e}", file=sys.stderr)
+        return 1
+    overrides = {k: v for k, v in {"epochs": args.epochs, "device": args.device, "batch_size": args.batch_size,
+                                   "lr": args.lr, "seed": args.seed, "threads": args.threads}.items()
+                 if v is not None}
+    dataset = {"name": args.dataset} if args.dataset else None
+    project_id = "file-" + hashlib.sha1(str(Path(args.file).resolve()).encode()).hexdigest()[:10]
+    return _run(project, project_id, dataset, overrides, args, run_id=None, checkpoint=None)
+
+
+def _resume(args) -> int:
+    store = Store()
+    try:
+        info = store.run(args.run_id)
+        project = store.load_project(info.project_id, info.project_version)
+    except StoreError as e:
+        print(e, file=sys.stderr)
+        return 1
+    checkpoints = store.checkpoints(info.id)
+    if not checkpoints:
+        print(f"Run {info.id} has no checkpoint to resume from (it ended before its first epoch).", file=sys.stderr)
+        return 1
+    overrides = dict(info.config, **({"epochs": args.epochs} if args.epochs else {}))
+    return _run(project, info.project_id, info.dataset or None, overrides, args, run_id=info.id,
+                checkpoint=checkpoints[-1])
+
+
+def _run(project: Project, project_id: str, dataset: dict | None, overrides: dict, args,
+         run_id: str | None, checkpoint: Path | None) -> int:
+    world = None
+    try:
+        world = World.from_env(overrides.get("device", project.training.get("device", "auto")))
+        prepared = prepare(project, dataset, overrides)
+        main = world is None or world.is_main
+        callbacks: list[Callback] = []
+        store = Store() if main else None
+        if store is not None:
+            if run_id is None:
+                _, version = store.save_project(project, project_id)
+                run_id = store.create_run(prepared.config.to_dict(), project_id=project_id, project_version=version,
+                                          name=project.name, dataset=dataset or dict(project.dataset))
+            callbacks += [RunRecorder(store, run_id), Checkpointer(store.run_dir(run_id))]
+            callbacks.append(JsonLines(run_id) if args.jsonl else ProgressBar(run_id))
+        control = RunControl()
+        signal.signal(signal.SIGINT, lambda *_: control.stop())   # Ctrl-C: stop cleanly, resumable
+        trainer = prepared.trainer(callbacks, control, world)
+        result = trainer.fit(resume_from=checkpoint)
+        test = trainer.evaluate("test") if len(prepared.splits.y_test) else None
+        if main:
+            _report(result, test, run_id, args)
+            if args.out:
+                _write_out(Path(args.out), trainer, project, result, test, run_id)
+        return 1 if result.status in FAILED else 0
+    except (ValueError, StoreError) as e:            # settings, data, graph, checkpoint: the user's to fix
+        print(error_message(e), file=sys.stderr)
+        return 1
+    finally:
+        if world is not None:
+            world.close()
+
+
+def _report(result: TrainResult, test: Any, run_id: str, args) -> None:
+    figures = {**result.metrics, **(test.metrics if test else {})}
+    if args.jsonl:
+        print(json.dumps({"event": "end", "run_id": run_id, "status": result.status, "reason": result.reason,
+                          "metrics": _finite(figures)}), flush=True)
+        return
+    console = Console(stderr=False, highlight=False)
+    shown = "  ".join(f"{k} {v:.4g}" for k, v in figures.items()
+                      if k.startswith(("val/", "test/")) or k == "train/loss_epoch")
+    colour = "red" if result.status in FAILED else "green"
+    console.print(f"[{colour}]{result.status}[/]: {result.reason}. {shown}")
+    console.print(f"run {run_id}: `python -m runtime resume {run_id}` continues it.")
+
+
+def _write_out(out: Path, trainer, project: Project, result: TrainResult, test: Any, run_id: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().cpu().contiguous() for k, v in trainer.model.state_dict().items()},
+              str(out / "model.safetensors"))
+    trainer.save_checkpoint(out / "checkpoint")
+    trained = project.copy()
+    trained.training = trainer.config.to_dict()
+    trained.save(out / "project.json")
+    results = {"run_id": run_id, "status": result.status, "reason": result.reason, "epochs": result.epochs_done,
+               "metrics": _finite({**result.metrics, **(test.metrics if test else {})})}
+    if test is not None and test.report is not None:
+        results["confusion"] = test.report.confusion
+        results["precision"], results["recall"] = test.report.precision, test.report.recall
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+def _finite(metrics: dict[str, float]) -> dict[str, float | None]:
+    return {k: (v if math.isfinite(v) else None) for k, v in metrics.items()}
+
+
+class JsonLines(Callback):
+    """One JSON object per measurement: {"step": 120, "train/loss": 0.31, ...}."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+
+    def on_train_start(self, trainer) -> None:
+        print(json.dumps({"event": "start", "run_id": self.run_id, "epochs": trainer.config.epochs,
+                          "steps_per_epoch": trainer.steps_per_epoch}), flush=True)
+
+    def on_metrics(self, trainer, step: int, metrics: dict[str, float]) -> None:
+        print(json.dumps({"step": step, **_finite(metrics)}), flush=True)
+
+
+class ProgressBar(Callback):
+    """Epoch, loss, metric, samples/s and time left, redrawn a few times a second by rich."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.progress = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(),
+                                 TextColumn("loss {task.fields[loss]}  {task.fields[metric]}  "
+                                            "{task.fields[speed]} samples/s"), TimeRemainingColumn())
+        self.fields = {"epoch": "1", "loss": "-", "metric": "", "speed": "-"}
+
+    def on_train_start(self, trainer) -> None:
+        self.epochs = trainer.config.epochs
+        self.fields["epoch"] = f"{trainer.epoch_offset + trainer.epoch + 1}/{self.epochs}"
+        self.task = self.progress.add_task("train", total=self.epochs * trainer.steps_per_epoch,
+                                           completed=trainer.epoch * trainer.steps_per_epoch + trainer.batch,
+                                           **self.fields)
+        self.base = trainer.step - (trainer.epoch * trainer.steps_per_epoch + trainer.batch)
+        self.progress.start()
+
+    def on_metrics(self, trainer, step: int, metrics: dict[str, float]) -> None:
+        if "train/loss" in metrics:
+            self.fields["loss"] = f"{metrics['train/loss']:.4f}"
+        for name in ("val/acc", "val/r2"):
+            if name in metrics:
+                self.fields["metric"] = f"{name} {metrics[name]:.4f}"
+        if "samples_per_s" in metrics:
+            self.fields["speed"] = f"{metrics['samples_per_s']:,.0f}"
+        if "epoch" in metrics:
+            self.fields["epoch"] = f"{min(int(metrics['epoch']) + 1, self.epochs)}/{self.epochs}"
+        self.progress.update(self.task, completed=step - self.base, **self.fields)
+
+    def on_train_end(self, trainer, result) -> None:
+        self.progress.stop()
+
+    def on_exception(self, trainer, error) -> None:
+        self.progress.stop()
+
+
+def _runs(args) -> int:
+    runs = Store().list_runs()
+    if args.json:
+        print(json.dumps([{"id": r.id, "project_id": r.project_id, "name": r.name, "status": r.status,
+                           "message": r.message, "epochs_done": r.epochs_done, "created": r.created,
+                           "final_metrics": _finite(r.final_metrics)} for r in runs], indent=2))
+        return 0
+    table = Table("project", "status", "epochs", "result", "started", "message")
+    table.columns.insert(0, Column("run", no_wrap=True, min_width=12))
+    for r in runs:
+        figures = r.final_metrics
+        key = next((k for k in ("val/acc", "val/r2", "val/loss") if k in figures), None)
+        result = f"{key} {figures[key]:.4g}" if key else ""
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started or r.created))
+        table.add_row(r.id, r.name, r.status, str(r.epochs_done), result, started, r.message)
+    Console(highlight=False).print(table)
+    return 0
