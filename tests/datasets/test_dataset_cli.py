@@ -1,0 +1,35 @@
+"""`python -m runtime datasets [NAME]` through the real command-line entry point."""
+import json
+
+from runtime import datasets
+from runtime.cli import main
+
+
+def test_list_shows_every_dataset_with_task_shape_and_source(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    for d in datasets.DATASETS.values():
+        line = next(l for l in out.splitlines() if f" {d.id} " in l)
+        assert d.task in line and d.source[:30] in line
+    assert "1x28x28" in out and "52x1" in out
+
+
+def test_describe_one_as_json_with_loaded_splits(capsys):
+    assert main(["datasets", "wine", "--load", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["shape"] == [13] and info["output_size"] == 3 and info["licence"] == "CC BY 4.0"
+    assert info["splits"] == {"train": 124, "val": 27, "test": 27} and len(info["normalization"]["mean"]) == 13
+
+
+def test_describe_text_for_people(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["datasets", "imdb"]) == 0
+    out = capsys.readouterr().out
+    assert "IMDB movie reviews" in out and "Maas" in out and "max_len=200" in out and "[200] int64" in out
+
+
+def test_unknown_name_lists_the_valid_ones(capsys):
+    assert main(["datasets", "cifar10"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown dataset 'cifar10'" in err and "fashion_mnist" in err
