@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from runtime.cli import dataset_commands, graph_commands, train_commands
+from runtime.cli import dataset_commands, graph_commands, onnx_commands, train_commands
 
-COMMAND_MODULES = [graph_commands, dataset_commands, train_commands]
+COMMAND_MODULES = [graph_commands, dataset_commands, onnx_commands, train_commands]
 
 
 def main(argv: list[str] | None = None) -> int:
