@@ -39,7 +39,9 @@ def shape_text(shape: Iterable[int] | None) -> str:
 
 
 def count_text(n: int) -> str:
-    """61706 -> "61.7K", 11689512 -> "11.7M": short enough for a node."""
+    """61706 -> "61,706", 150624 -> "150.6K", 11689512 -> "11.7M": exact while short enough for a node."""
+    if n < 100_000:
+        return f"{n:,}"
     for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
         if n >= size:
             return f"{n / size:.1f}{unit}"

@@ -8,29 +8,34 @@ import re
 import streamlit as st
 
 from builder import markdown
-from builder.projects import Shelf, templates
+from builder.projects import store, templates
 from builder.workspace import Workspace
 from runtime.graph import Graph, Project, ProjectFileError, parse_project
 from runtime.projects import compile_project
+from runtime.store import StoreError
 
 WS_KEY = "workspace"
 SAVED_KEY = "saved_text"       # the project text last written, to save only real changes
 NOTICE_KEY = "project_notice"  # a message that must outlive the reruns of one click
 
 
-def shelf() -> Shelf:
-    return Shelf()
-
-
 def _open(ws: Workspace) -> None:
     st.session_state[WS_KEY] = ws
     st.session_state[SAVED_KEY] = ws.project.to_json()
-    st.query_params["project"] = ws.project_id
+    if ws.project_id:
+        st.query_params["project"] = ws.project_id
+    else:
+        st.query_params.clear()
 
 
 def _new(project: Project) -> None:
-    project_id = shelf().save(project)
+    project_id, _ = store().save_project(project)
     _open(Workspace(project, project_id))
+
+
+def _new_empty() -> None:
+    """An empty canvas, saved (and listed) from its first change on."""
+    _open(Workspace(Project("Untitled network", Graph())))
 
 
 def current_workspace() -> Workspace:
@@ -39,21 +44,22 @@ def current_workspace() -> Workspace:
     if ws is not None:
         return ws
     wanted = st.query_params.get("project")
-    entries = shelf().list()
+    entries = store().list_projects()
     for project_id in ([wanted] if wanted else []) + [e.id for e in entries]:
         try:
-            _open(Workspace(shelf().load(project_id), project_id))
+            _open(Workspace(store().load_project(project_id), project_id))
             return st.session_state[WS_KEY]
-        except ProjectFileError as e:
+        except (ProjectFileError, StoreError) as e:
             st.session_state[NOTICE_KEY] = f"Could not open the saved project: {e}"
-    _new(Project("Untitled network", Graph()))
+    _new_empty()
     return st.session_state[WS_KEY]
 
 
 def autosave(ws: Workspace) -> None:
     text = ws.project.to_json()
     if text != st.session_state.get(SAVED_KEY):
-        shelf().save(ws.project, ws.project_id)
+        ws.project_id, _ = store().save_project(ws.project, ws.project_id)
+        st.query_params["project"] = ws.project_id
         st.session_state[SAVED_KEY] = text
 
 
@@ -82,18 +88,21 @@ def _rename(ws: Workspace) -> None:
 
 def _open_saved(project_id: str) -> None:
     try:
-        _open(Workspace(shelf().load(project_id), project_id))
-    except ProjectFileError as e:
+        _open(Workspace(store().load_project(project_id), project_id))
+    except (ProjectFileError, StoreError) as e:
         st.session_state[NOTICE_KEY] = str(e)
 
 
 def _duplicate(ws: Workspace) -> None:
     autosave(ws)
-    _open_saved(shelf().duplicate(ws.project_id))
+    _open_saved(store().duplicate_project(ws.project_id))
 
 
 def _delete(project_id: str) -> None:
-    shelf().delete(project_id)
+    try:
+        store().delete_project(project_id)
+    except StoreError as e:
+        st.session_state[NOTICE_KEY] = str(e)
     ws = st.session_state.get(WS_KEY)
     if ws is not None and ws.project_id == project_id:
         del st.session_state[WS_KEY]
@@ -102,10 +111,6 @@ def _delete(project_id: str) -> None:
 
 def _from_template(stem: str) -> None:
     _new(templates()[stem].copy())
-
-
-def _new_empty() -> None:
-    _new(Project("Untitled network", Graph()))
 
 
 def _upload() -> None:
@@ -157,11 +162,12 @@ def show_header(ws: Workspace) -> None:
     with new_col.popover("Templates", width="stretch"):
         show_gallery()
     with menu_col.popover("Projects", width="stretch"):
-        st.button("Duplicate this project", key="duplicate_project", on_click=_duplicate, args=(ws,))
+        st.button("Duplicate this project", key="duplicate_project", on_click=_duplicate, args=(ws,),
+                  disabled=ws.project_id is None)
         st.file_uploader("Open a project file (.json)", type=["json"], key="project_upload",
                          on_change=_upload)
         st.markdown("**Saved projects**")
-        for entry in shelf().list():
+        for entry in store().list_projects():
             c1, c2, c3 = st.columns([4, 1.3, 1.3])
             c1.markdown(("▶ " if entry.id == ws.project_id else "") + markdown.escape(entry.name))
             c2.button("Open", key=f"open_{entry.id}", on_click=_open_saved, args=(entry.id,),

@@ -1,0 +1,212 @@
+"""The app's wiring under AppTest: palette, canvas events (injected as the browser sends them),
+inspector, summary, projects, undo, autosave."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from builder import markdown, projects
+from runtime.graph import parse_project
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERBOARD_HOME", str(tmp_path))
+    return tmp_path
+
+
+def start(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    if query:
+        at.query_params.update(query)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def canvas(at: AppTest) -> dict:
+    return json.loads(at.get("component_instance")[0].proto.json_args)
+
+
+def content(at: AppTest, node_id: str) -> str:
+    return next(n for n in canvas(at)["nodes"] if n["id"] == node_id)["data"]["content"]
+
+
+def click_palette(at: AppTest, layer_type: str) -> AppTest:
+    at.sidebar.button(key=f"palette_{layer_type}").click()
+    return run(at)
+
+
+def browser_sends(at: AppTest, change) -> AppTest:
+    """Fakes a canvas event: the browser's copy of the drawn state, changed by `change`."""
+    state = canvas(at)
+    value = {"nodes": state["nodes"], "edges": state["edges"], "selectedId": None,
+             "timestamp": state["timestamp"] + 1000}
+    change(value)
+    at.session_state["canvas"] = value
+    return run(at)
+
+
+def workspace(at: AppTest):
+    return at.session_state["workspace"]
+
+
+def test_first_visit_opens_a_saved_empty_project_and_the_palette_builds_a_chain(home):
+    at = start()
+    assert workspace(at).graph.nodes == []
+    for t in ("Input", "Flatten", "Linear", "Output"):
+        click_palette(at, t)
+    drawn = canvas(at)
+    assert [n["id"] for n in drawn["nodes"]] == ["input1", "flatten1", "linear1", "output1"]
+    assert [(e["source"], e["target"]) for e in drawn["edges"]] == \
+        [("input1", "flatten1"), ("flatten1", "linear1"), ("linear1", "output1")]
+    assert "→ 784" in content(at, "flatten1") and "→ 64" in content(at, "linear1")
+    assert [e["label"] for e in drawn["edges"]] == ["1×28×28", "784", "64"]
+    saved = projects.store().load_project(workspace(at).project_id)
+    assert len(saved.graph.nodes) == 4                     # autosaved on every change
+
+
+def test_canvas_events_move_connect_select_and_delete(home):
+    at = start()
+    for t in ("Input", "Linear"):
+        click_palette(at, t)
+    at.button(key="inspector_close").click()
+    run(at)
+    click_palette(at, "Output")
+    assert workspace(at).graph.inputs_of("output1") == []
+
+    def connect_and_move(value):
+        value["edges"].append({"id": "st-flow-edge_linear1-output1", "source": "linear1", "target": "output1"})
+        value["nodes"][0]["position"] = {"x": 33.0, "y": -20.0}
+        value["selectedId"] = "linear1"
+    browser_sends(at, connect_and_move)
+    ws = workspace(at)
+    assert ws.graph.inputs_of("output1") == ["linear1"]
+    assert ws.graph.node("input1").position == (33.0, -20.0)
+    assert ws.selected == "linear1" and any(s.value.startswith("linear1") for s in at.main.subheader)
+
+    def delete_linear(value):
+        value["nodes"] = [n for n in value["nodes"] if n["id"] != "linear1"]
+        value["edges"] = [e for e in value["edges"] if "linear1" not in (e["source"], e["target"])]
+    browser_sends(at, delete_linear)
+    assert workspace(at).graph.inputs_of("output1") == ["input1"]     # the chain is bridged
+    at.button(key="undo").click()
+    run(at)
+    assert workspace(at).graph.inputs_of("output1") == ["linear1"]
+
+
+def test_inspector_edits_apply_at_once_and_recheck(home):
+    at = start()
+    for t in ("Input", "Flatten", "Linear", "Output"):
+        click_palette(at, t)
+    workspace(at).select("linear1")
+    run(at)
+    at.number_input(key=next(k.key for k in at.number_input if k.label == "out_features")).set_value(10)
+    run(at)
+    assert workspace(at).graph.node("linear1").params["out_features"] == 10
+    assert "→ 10" in content(at, "linear1") and "7,850 params" in content(at, "linear1")
+    assert at.metric[0].value == "7,850"
+    workspace(at).select("input1")
+    run(at)
+    shape = next(t for t in at.text_input if t.label == "shape")
+    shape.set_value("3, 32, 32")
+    run(at)
+    assert workspace(at).graph.node("input1").params["shape"] == [3, 32, 32]
+    assert "→ 3072" in content(at, "flatten1")
+    shape = next(t for t in at.text_input if t.label == "shape")
+    shape.set_value("three")
+    run(at)
+    assert workspace(at).graph.node("input1").params["shape"] == [3, 32, 32]
+    assert any("not a list of whole numbers" in e.value for e in at.error)
+
+
+def test_a_template_broken_on_purpose_shows_the_red_node_and_the_fix(home):
+    at = start()
+    at.button(key="template_lenet5").click()
+    run(at)
+    ws = workspace(at)
+    assert ws.project.name == "LeNet-5" and at.metric[2].value == "0"
+    flatten = next(n.id for n in ws.graph.nodes if n.type == "Flatten")
+    after = next(e.target for e in ws.graph.edges if e.source == flatten)
+    ws.select(flatten)
+    run(at)
+    at.button(key="inspector_delete").click()
+    run(at)
+    card = content(at, after)
+    assert "3px solid #dc2626" in json.dumps(canvas(at)) and "insert Flatten" in card
+    issue = next(b for b in at.button if b.key and b.key.startswith("issue_"))
+    issue.click()
+    run(at)
+    assert workspace(at).selected == after
+    at.button(key="undo").click()
+    run(at)
+    assert workspace(at).has_node(flatten) and at.metric[2].value == "0"
+    at.button(key="redo").click()
+    run(at)
+    assert not workspace(at).has_node(flatten)
+
+
+def test_a_new_session_reopens_the_project_from_the_url_or_the_latest(home):
+    at = start()
+    at.button(key="template_mlp").click()
+    run(at)
+    click_palette(at, "Dropout")
+    mlp_id, nodes = workspace(at).project_id, [n.id for n in workspace(at).graph.nodes]
+    at.button(key="template_empty").click()
+    run(at)
+    assert workspace(at).graph.nodes == []
+    again = start({"project": mlp_id})                        # a reload: the URL names the project
+    assert [n.id for n in workspace(again).graph.nodes] == nodes
+    latest = start()               # no URL: the latest saved project (an untouched empty one is not saved)
+    assert workspace(latest).project_id == mlp_id
+
+
+def test_rename_duplicate_delete_and_tidy(home):
+    at = start()
+    at.button(key="template_resnet_small").click()
+    run(at)
+    at.text_input(key="project_name").set_value("My ResNet")
+    run(at)
+    first = workspace(at).project_id
+    assert projects.store().load_project(first).name == "My ResNet"
+    at.button(key="duplicate_project").click()
+    run(at)
+    assert workspace(at).project_id != first and workspace(at).project.name == "My ResNet (copy)"
+    ws = workspace(at)
+    ws.move_nodes({ws.graph.nodes[0].id: (5000.0, 5000.0)})
+    at.button(key="tidy").click()
+    run(at)
+    assert max(abs(x) for n in workspace(at).graph.nodes for x in n.position) < 5000
+    at.button(key=f"delete_{first}").click()
+    run(at)
+    assert [p.id for p in projects.store().list_projects()] == [workspace(at).project_id]
+
+
+def test_a_hostile_project_is_shown_safely(home):
+    text = json.dumps({"format_version": 1, "name": "<img src=x onerror=alert(1)>", "graph": {
+        "nodes": [{"id": "<script>alert('x')</script>", "type": "Input", "params": {"shape": "lots"},
+                   "position": [1e308, -1e308]},
+                  {"id": "big", "type": "Linear", "params": {"out_features": 10 ** 30, "bias": "yes"}},
+                  {"id": "[x](javascript:alert(1))", "type": "Output"}],
+        "edges": [{"source": "<script>alert('x')</script>", "target": "big"},
+                  {"source": "big", "target": "[x](javascript:alert(1))"}]}})
+    project_id, _ = projects.store().save_project(parse_project(text))
+    at = start({"project": project_id})
+    assert len(workspace(at).graph.nodes) == 3
+    cards = " ".join(n["data"]["content"] for n in canvas(at)["nodes"])   # ids stay data, never markup
+    assert "<script>" not in cards and "&lt;script&gt;" in cards
+    assert at.metric[2].value != "0"
+    workspace(at).select("big")
+    run(at)
+    assert any(markdown.escape("out_features must be") in e.value for e in at.error)
