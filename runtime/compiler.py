@@ -10,6 +10,7 @@ import keyword
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import torch
@@ -316,40 +317,48 @@ def _infer_input(node_id, info, spec) -> list[Issue]:
 
 
 def _infer_layer(node_id, layer, info, dtypes) -> Issue | None:
-    """Builds the node's module on the meta device and runs it to learn its output shape."""
-    wants_tokens = layer.type == "Embedding"
+    """Fills the node's output shape, dtype, parameter count and constructor, or returns its issue."""
+    key = tuple(sorted(info.params.items()))
+    shape, dtype, num_params, call, problem = _infer(layer.type, key, tuple(info.in_shapes), tuple(dtypes))
+    if problem:
+        return Issue(node_id, *problem)
+    info.shape, info.dtype, info.num_params, info.call = shape, dtype, num_params, call
+    return None
+
+
+@lru_cache(maxsize=8192)
+def _infer(type_name, params_key, in_shapes, dtypes):
+    """Builds a layer on the meta device and runs it to learn its output shape. Cached: graphs repeat
+    blocks, and the app recompiles after every edit, so most nodes are answered from here."""
+    layer, params, in_shapes = LAYERS[type_name], dict(params_key), list(in_shapes)
+    wants_tokens = type_name == "Embedding"
     for dtype in dtypes:
         if wants_tokens and dtype != "int64":
-            return Issue(node_id, "dtype", "Embedding expects token ids (int64) but receives numbers (float32): "
-                                           "use it right after the Input of a text dataset.")
+            return None, None, 0, None, ("dtype", "Embedding expects token ids (int64) but receives numbers "
+                                                  "(float32): use it right after the Input of a text dataset.")
         if not wants_tokens and dtype == "int64":
-            return Issue(node_id, "dtype", f"{layer.type} expects numbers but receives token ids: put an "
-                                           "Embedding before it to turn ids into vectors.")
+            return None, None, 0, None, ("dtype", f"{type_name} expects numbers but receives token ids: put an "
+                                                  "Embedding before it to turn ids into vectors.")
     try:
         if layer.check:
-            layer.check(info.params, info.in_shapes)
-        info.call = layer.construct(info.params, info.in_shapes)
+            layer.check(params, in_shapes)
+        call = layer.construct(params, in_shapes)
         with torch.device("meta"):
-            module = info.call.build()
-            xs = [torch.empty((META_BATCH, *s), dtype=_DTYPES[d]) for s, d in zip(info.in_shapes, dtypes)]
-            out = module(*xs)
+            module = call.build()
+        xs = [torch.empty((META_BATCH, *s), dtype=_DTYPES[d], device="meta") for s, d in zip(in_shapes, dtypes)]
+        out = module(*xs)
     except LayerError as e:
-        info.call = None
-        return Issue(node_id, e.code, e.message)
+        return None, None, 0, None, (e.code, e.message)
     except Exception as e:   # torch's own refusal: name the layer and the shapes it received
-        info.call = None
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        received = " and ".join(str(list(s)) for s in info.in_shapes)
-        return Issue(node_id, "shape", f"{layer.type} cannot process input {received} with these "
-                                       f"parameters: {reason}")
+        received = " and ".join(str(list(s)) for s in in_shapes)
+        return None, None, 0, None, ("shape", f"{type_name} cannot process input {received} with these "
+                                              f"parameters: {reason}")
     if not isinstance(out, torch.Tensor) or out.dim() < 2 or 0 in out.shape:
-        info.call = None
-        return Issue(node_id, "shape", f"{layer.type} would produce an empty output from input "
-                                       f"{[list(s) for s in info.in_shapes]}: check its parameters.")
-    info.shape = tuple(out.shape[1:])
-    info.dtype = "int64" if out.dtype == torch.int64 else "float32"
-    info.num_params = sum(p.numel() for p in module.parameters())
-    return None
+        return None, None, 0, None, ("shape", f"{type_name} would produce an empty output from input "
+                                              f"{[list(s) for s in in_shapes]}: check its parameters.")
+    dtype = "int64" if out.dtype == torch.int64 else "float32"
+    return tuple(out.shape[1:]), dtype, sum(p.numel() for p in module.parameters()), call, None
 
 
 def _check_output(node_id, shape, source_id, infos, preds, spec) -> list[Issue]:
