@@ -12,7 +12,7 @@ from runtime.datasets.errors import DatasetError
 from runtime.datasets.raw import RawData
 from runtime.datasets.splits import Splits
 from runtime.datasets.table import TableEncoder
-from runtime.datasets.text import TextEncoder
+from runtime.datasets.text import TextEncoder, tokenize
 
 PREVIEW_SAMPLES = 8
 STAT_AXES = {"image": (0, 2, 3), "table": (0,), "sequence": (0, 1)}   # all but the feature axis
@@ -88,9 +88,10 @@ def prepare(raw: RawData, name: str, *, seed: int = 0, val_fraction: float = 0.1
 
     text_encoder, feature_names, normalization = None, list(raw.feature_names), None
     if raw.layout == "text":
-        text_encoder = TextEncoder.fit(parts["train"][0], _positive_int("vocab_size", vocab_size, 3),
+        tokenized = {k: [tokenize(text) for text in x] for k, (x, _) in parts.items()}
+        text_encoder = TextEncoder.fit(tokenized["train"], _positive_int("vocab_size", vocab_size, 3),
                                        _positive_int("max_len", max_len))
-        xs = {k: text_encoder.encode(x) for k, (x, _) in parts.items()}
+        xs = {k: text_encoder.encode_tokens(tokens) for k, tokens in tokenized.items()}
     else:
         if isinstance(raw.x, dict):
             table = TableEncoder.fit(parts["train"][0])

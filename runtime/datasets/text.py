@@ -8,16 +8,16 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
 PAD, OOV = "<pad>", "<oov>"
-_TAGS = re.compile(r"<[^>]{0,20}>")           # IMDB reviews carry <br /> line breaks
 _WORDS = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[!?]")   # "don't" stays one word; ! and ? carry sentiment
 
 
 def tokenize(text: str) -> list[str]:
-    return _WORDS.findall(_TAGS.sub(" ", text.lower()))
+    return _WORDS.findall(text.lower().replace("<br />", " "))   # IMDB marks line breaks with <br />
 
 
 @dataclass
@@ -26,19 +26,25 @@ class TextEncoder:
     max_len: int
 
     @classmethod
-    def fit(cls, texts: list[str], vocab_size: int, max_len: int) -> "TextEncoder":
-        counts = Counter(tok for text in texts for tok in tokenize(text))
+    def fit(cls, tokenized: list[list[str]], vocab_size: int, max_len: int) -> "TextEncoder":
+        """The vocabulary of the training split's tokenized texts."""
+        counts: Counter[str] = Counter()
+        for tokens in tokenized:
+            counts.update(tokens)
         words = sorted(counts, key=lambda w: (-counts[w], w))[: max(vocab_size - 2, 0)]
         return cls([PAD, OOV, *words], max_len)
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode_tokens(self, tokenized: list[list[str]]) -> np.ndarray:
         """(N, max_len) int64: the first max_len tokens, padded with 0 at the end."""
-        ids = {w: i for i, w in enumerate(self.vocabulary)}
-        out = np.zeros((len(texts), self.max_len), dtype=np.int64)
-        for row, text in enumerate(texts):
-            tokens = [ids.get(t, 1) for t in tokenize(text)[: self.max_len]]
-            out[row, : len(tokens)] = tokens
+        lookup = {w: i for i, w in enumerate(self.vocabulary)}.get
+        out = np.zeros((len(tokenized), self.max_len), dtype=np.int64)
+        for row, tokens in enumerate(tokenized):
+            ids = list(map(lookup, tokens[: self.max_len], repeat(1)))   # 1 = out of vocabulary
+            out[row, : len(ids)] = ids
         return out
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self.encode_tokens([tokenize(t) for t in texts])
 
     def decode(self, ids: list[int]) -> str:
         return " ".join(self.vocabulary[i] for i in ids if i != 0)

@@ -15,7 +15,7 @@ def test_tokenize_lowercases_drops_tags_and_keeps_contractions_and_marks():
 
 
 def test_vocabulary_orders_by_frequency_then_alphabet_and_reserves_pad_and_oov():
-    enc = TextEncoder.fit(["b a b", "c a b"], vocab_size=4, max_len=5)
+    enc = TextEncoder.fit([tokenize("b a b"), tokenize("c a b")], vocab_size=4, max_len=5)
     assert enc.vocabulary == ["<pad>", "<oov>", "b", "a"]          # c did not fit in 4
     assert enc.encode(["a c b d", "b b b b b b b"]).tolist() == [[3, 1, 2, 1, 0], [2, 2, 2, 2, 2]]
     assert enc.decode([3, 1, 2, 0, 0]) == "a <oov> b"
