@@ -6,9 +6,11 @@ import json
 import math
 import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -97,9 +99,9 @@ def _run(project: Project, project_id: str, dataset: dict | None, overrides: dic
             callbacks += [RunRecorder(store, run_id), Checkpointer(store.run_dir(run_id))]
             callbacks.append(JsonLines(run_id) if args.jsonl else ProgressBar(run_id))
         control = RunControl()
-        signal.signal(signal.SIGINT, lambda *_: control.stop())   # Ctrl-C: stop cleanly, resumable
         trainer = prepared.trainer(callbacks, control, world)
-        result = trainer.fit(resume_from=checkpoint)
+        with _ctrl_c_stops(control):
+            result = trainer.fit(resume_from=checkpoint)
         test = trainer.evaluate("test") if len(prepared.splits.y_test) else None
         if main:
             _report(result, test, run_id, args)
@@ -112,6 +114,19 @@ def _run(project: Project, project_id: str, dataset: dict | None, overrides: dic
     finally:
         if world is not None:
             world.close()
+
+
+@contextmanager
+def _ctrl_c_stops(control: RunControl) -> Iterator[None]:
+    """Ctrl-C stops the run after its current step, with a checkpoint to resume from."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _report(result: TrainResult, test: Any, run_id: str, args) -> None:

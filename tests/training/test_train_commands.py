@@ -1,0 +1,74 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+from runtime.cli import main
+from runtime.store import HOME_ENV, Store
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "moons_mlp.json"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def test_train_streams_json_lines_writes_outputs_and_stores_the_run(home, tmp_path, capsys):
+    assert main(["train", str(FIXTURE), "--jsonl", "--epochs", "3", "--out", str(tmp_path / "out")]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0]["event"] == "start" and lines[0]["epochs"] == 3 and lines[0]["steps_per_epoch"] == 14
+    assert lines[-1]["event"] == "end" and lines[-1]["status"] == "completed"
+    assert lines[-1]["metrics"]["test/acc"] > 0.8
+    assert [x["epoch"] for x in lines if "epoch" in x] == [1.0, 2.0, 3.0]
+    (run,) = Store(home).list_runs()
+    assert run.id == lines[0]["run_id"] and run.status == "completed" and run.epochs_done == 3
+    weights = load_file(str(tmp_path / "out" / "model.safetensors"))
+    assert set(weights) == {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert len(results["confusion"]) == 2 and results["status"] == "completed"
+    assert json.loads((tmp_path / "out" / "project.json").read_text())["training"]["epochs"] == 3
+
+
+def test_resume_continues_a_run_to_more_epochs(home, capsys):
+    assert main(["train", str(FIXTURE), "--jsonl"]) == 0
+    run_id = json.loads(capsys.readouterr().out.splitlines()[0])["run_id"]
+    assert main(["resume", run_id, "--epochs", "4", "--jsonl"]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [x["epoch"] for x in out if "epoch" in x] == [3.0, 4.0]
+    store = Store(home)
+    assert store.run(run_id).epochs_done == 4 and len(store.list_runs()) == 1
+    steps = [s for s, _ in store.metrics(run_id)["train/loss"]]
+    assert steps == list(range(1, 4 * 14 + 1))
+    assert main(["runs"]) == 0 and run_id in capsys.readouterr().out
+
+
+def test_user_mistakes_exit_1_with_a_message(home, tmp_path, capsys):
+    assert main(["train", str(tmp_path / "missing.json")]) == 1
+    assert "Cannot read" in capsys.readouterr().err
+    assert main(["train", str(FIXTURE), "--lr", "-1"]) == 1
+    assert "Training setting 'lr' must be from" in capsys.readouterr().err
+    assert main(["train", str(FIXTURE), "--dataset", "nosuch"]) == 1
+    assert "Unknown dataset 'nosuch'" in capsys.readouterr().err
+    assert main(["train", str(FIXTURE), "--dataset", "mnist"]) == 1      # images into a 2-input MLP
+    assert "cannot be trained on mnist" in capsys.readouterr().err
+    assert main(["resume", "nope"]) == 1
+    assert "No run 'nope'" in capsys.readouterr().err
+
+
+def test_the_same_command_under_torchrun_writes_one_run(home):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           "-m", "runtime", "train", str(FIXTURE), "--jsonl"], env=env, capture_output=True,
+                          text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ends = [json.loads(line) for line in done.stdout.splitlines() if '"event": "end"' in line]
+    assert len(ends) == 1 and ends[0]["status"] == "completed"
+    (run,) = Store(home).list_runs()
+    assert run.status == "completed" and run.epochs_done == 2
