@@ -4,19 +4,24 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: app test browser
+.PHONY: app test browser data
 
 $(STAMP): requirements.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
 
-app: $(STAMP)
+app: $(STAMP) data
 	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
-test: $(STAMP) browser
+test: $(STAMP) data browser
 	$(PY) -m pytest
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download does not work offline).
 browser:
 	@test -x /usr/bin/chromium || scripts/install-chromium
+
+# Fashion-MNIST ships as a Debian package; every other sample dataset comes with requirements.txt.
+data:
+	@test -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz || scripts/install-datasets || \
+		echo "Fashion-MNIST not installed: the app offers it once scripts/install-datasets has run."

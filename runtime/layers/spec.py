@@ -47,8 +47,9 @@ class Param:
             text = "a list of whole numbers"
         else:
             noun = "a whole number" if self.kind == "int" else "a number"
-            lo = "" if self.min is None else f"{self.min:g}"
-            hi = "" if self.max is None else f"{self.max:g}"
+            fmt = (lambda v: f"{int(v):,}") if self.kind == "int" else (lambda v: f"{v:g}")
+            lo = "" if self.min is None else fmt(self.min)
+            hi = "" if self.max is None else fmt(self.max)
             text = f"{noun} from {lo} to {hi}" if lo and hi else (f"{noun} >= {lo}" if lo else noun)
         extras = list(self.words) + ([AUTO] if self.auto else [])
         return text + "".join(f' or "{w}"' for w in extras)
