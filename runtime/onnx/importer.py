@@ -1,0 +1,294 @@
+"""An .onnx file -> an editable project graph and its weights, or a clear refusal.
+
+1. Fix the input shape (batch included) and infer every tensor's static shape.
+2. Fold what does not depend on the data (initializers, Constant, Shape arithmetic) into values.
+3. Fuse the multi-node forms exporters write for one layer (MatMul+Add, Erf GELU, SiLU, Mish).
+4. Translate each remaining node into a catalog layer (operators.py); collect every operator that
+   cannot be one. Any such operator refuses the whole import: nothing half-imports.
+5. Compile the graph, load the weights, and compare it with onnxruntime on the same inputs: an
+   import that does not reproduce the file within 1e-4 is refused too.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnx.version_converter
+import torch
+from onnx import helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
+
+from runtime.compiler import compile
+from runtime.graph import Edge, Graph, Node, Project
+from runtime.layout import layout
+from runtime.onnx.errors import UnsupportedModel
+from runtime.onnx.files import read_model
+from runtime.onnx.operators import PASS_THROUGH, TRANSLATIONS, Tensors, Translation, Unmappable, attrs
+from runtime.onnx.verify import TOLERANCE, _difference, session
+
+_DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT64: "int64", onnx.TensorProto.INT32: "int64"}
+PROBE_BATCH = 2
+
+
+@dataclass
+class ImportedModel:
+    project: Project
+    weights: dict[str, torch.Tensor]      # state_dict of the compiled graph's module
+    max_abs_diff: float                   # imported graph vs onnxruntime on the same inputs
+    max_rel_diff: float
+
+
+def import_onnx(path: str | Path, input_shape: list[int] | None = None,
+                inputs: np.ndarray | None = None) -> ImportedModel:
+    """Reads `path` safely and imports it; see `import_model`."""
+    path = Path(path)
+    return import_model(read_model(path), path.stem, input_shape, inputs)
+
+
+def import_model(model: onnx.ModelProto, name: str = "Imported model", input_shape: list[int] | None = None,
+                 inputs: np.ndarray | None = None) -> ImportedModel:
+    """The model as a project; `input_shape` (one sample) where the file leaves non-batch sizes open,
+    `inputs` (a batch) to compare on instead of generated samples. UnsupportedModel says what does not map."""
+    metadata = {p.key: p.value for p in model.metadata_props}
+    graph_input, output_name = _endpoints(model)
+    dtype = _DTYPES.get(graph_input.type.tensor_type.elem_type)
+    if dtype is None:
+        raise UnsupportedModel(f"The model's input {graph_input.name!r} has element type "
+                               f"{onnx.TensorProto.DataType.Name(graph_input.type.tensor_type.elem_type)}; "
+                               "the editor's Input takes float32 numbers or int64 token ids.")
+    full_shape = _input_shape(graph_input, input_shape, metadata, inputs)
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
+    tensors = Tensors(*_fold(model, graph_input.name, full_shape), opset)
+    nodes = _fuse([n for n in model.graph.node if not all(o in tensors.consts for o in n.output if o)], tensors)
+    translations, aliases = _translate(nodes, tensors)
+    project = _project(metadata.get("project", model.graph.name or name), graph_input.name, full_shape[1:], dtype,
+                       output_name, translations, aliases, metadata)
+    weights = _weights(project, translations)
+    int32 = graph_input.type.tensor_type.elem_type == onnx.TensorProto.INT32
+    abs_diff, rel_diff = _compare(model, project, weights, full_shape, dtype, inputs, int32)
+    return ImportedModel(project, weights, abs_diff, rel_diff)
+
+
+def _endpoints(model: onnx.ModelProto) -> tuple[onnx.ValueInfoProto, str]:
+    stored = {t.name for t in model.graph.initializer}
+    data_inputs = [i for i in model.graph.input if i.name not in stored]
+    if len(data_inputs) != 1 or len(model.graph.output) != 1:
+        raise UnsupportedModel(f"The model has {len(data_inputs)} inputs and {len(model.graph.output)} outputs; "
+                               "a project has exactly one Input and one Output.")
+    return data_inputs[0], model.graph.output[0].name
+
+
+def _input_shape(graph_input, given, metadata, inputs) -> tuple[int, ...]:
+    """(batch, *sample): the file's sizes, open ones from `given`, the file's metadata or `inputs`."""
+    dims = graph_input.type.tensor_type.shape.dim
+    if not dims:
+        raise UnsupportedModel(f"The model's input {graph_input.name!r} has no declared rank.")
+    if len(dims) < 2:
+        raise UnsupportedModel(f"The model's input {graph_input.name!r} has only a batch axis; a project's Input "
+                               "takes samples of at least one value each.")
+    sample = [d.dim_value if d.HasField("dim_value") else None for d in dims[1:]]
+    if None in sample:
+        fallback = given or (json.loads(metadata["input_shape"]) if "input_shape" in metadata else None) or \
+            (list(inputs.shape[1:]) if inputs is not None else None)
+        if fallback is None or len(fallback) != len(sample):
+            raise UnsupportedModel(
+                f"The model's input {graph_input.name!r} leaves sizes open ({[d or '?' for d in sample]}): "
+                "give one sample's shape, e.g. --input-shape 50 for 50 steps.")
+        sample = [s if s is not None else int(f) for s, f in zip(sample, fallback)]
+    batch = dims[0].dim_value if dims[0].HasField("dim_value") else PROBE_BATCH
+    if inputs is not None:
+        batch = inputs.shape[0]
+    return (batch, *sample)
+
+
+def _fold(model: onnx.ModelProto, input_name: str, full_shape: tuple[int, ...]):
+    """Constant values (initializers, Constant, shape arithmetic) and static shapes of all tensors."""
+    fixed = onnx.ModelProto()
+    fixed.CopyFrom(model)
+    dims = next(i for i in fixed.graph.input if i.name == input_name).type.tensor_type.shape.dim
+    for d, size in zip(dims, full_shape):
+        d.Clear()
+        d.dim_value = size
+    inferred = onnx.shape_inference.infer_shapes(fixed)
+    shapes = {}
+    for info in [*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output]:
+        dims = info.type.tensor_type.shape.dim
+        if info.type.tensor_type.HasField("shape") and all(d.HasField("dim_value") for d in dims):
+            shapes[info.name] = tuple(d.dim_value for d in dims)
+    consts = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    shapes.update({k: v.shape for k, v in consts.items()})
+    opsets = {o.domain or "": o.version for o in model.opset_import}
+    for node in model.graph.node:
+        ins = [i for i in node.input if i]
+        if node.op_type == "Shape" and ins[0] in shapes:
+            a = attrs(node)
+            value = np.array(shapes[ins[0]], dtype=np.int64)[a.get("start", 0):a.get("end", None)]
+        elif all(i in consts for i in ins) and node.domain in ("", "ai.onnx") and node.op_type not in ("RandomNormal",
+                                                                                                       "RandomUniform"):
+            value = ReferenceEvaluator(node, opsets=opsets).run(None, {i: consts[i] for i in ins})[0]
+        else:
+            continue
+        consts[node.output[0]] = np.asarray(value)
+        shapes[node.output[0]] = np.asarray(value).shape
+    return consts, shapes
+
+
+def _scalar(t: Tensors, name: str) -> float | None:
+    value = t.const(name)
+    return float(value.reshape(-1)[0]) if value is not None and value.size == 1 else None
+
+
+def _fuse(nodes: list[onnx.NodeProto], t: Tensors) -> list[onnx.NodeProto]:
+    """Rewrites the multi-node forms of Linear, GELU, SiLU and Mish into one node each."""
+    producer = {o: n for n in nodes for o in n.output}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for n in nodes:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+
+    def only(name, op):
+        users = consumers.get(name, [])
+        return users[0] if len(users) == 1 and users[0].op_type == op else None
+
+    def other(node, name):
+        rest = [i for i in node.input if i != name]
+        return rest[0] if len(rest) == 1 else (name if list(node.input) == [name, name] else None)
+
+    replaced, fused = set(), {}
+    for n in nodes:
+        if n.op_type == "MatMul" and n.input[1] in t.consts and (add := only(n.output[0], "Add")):
+            bias = other(add, n.output[0])
+            if bias in t.consts:
+                fused[id(n)] = helper.make_node("Linear", [n.input[0], n.input[1], bias], [add.output[0]], n.name)
+                replaced.add(id(add))
+        elif n.op_type == "Sigmoid" and (mul := only(n.output[0], "Mul")) and other(mul, n.output[0]) == n.input[0]:
+            fused[id(n)] = helper.make_node("Silu", [n.input[0]], [mul.output[0]], n.name)
+            replaced.add(id(mul))
+        elif n.op_type == "Softplus" and (tanh := only(n.output[0], "Tanh")) and \
+                (mul := only(tanh.output[0], "Mul")) and other(mul, tanh.output[0]) == n.input[0]:
+            fused[id(n)] = helper.make_node("Mish", [n.input[0]], [mul.output[0]], n.name)
+            replaced.update({id(tanh), id(mul)})
+        elif n.op_type == "Erf" and (div := producer.get(n.input[0])) is not None and div.op_type == "Div" and \
+                math.isclose(_scalar(t, div.input[1]) or 0, math.sqrt(2), rel_tol=1e-4) and \
+                (add := only(n.output[0], "Add")) and _scalar(t, other(add, n.output[0]) or "") == 1.0 and \
+                (mul := only(add.output[0], "Mul")) and other(mul, add.output[0]) == div.input[0] and \
+                (half := only(mul.output[0], "Mul")) and _scalar(t, other(half, mul.output[0]) or "") == 0.5:
+            fused[id(div)] = helper.make_node("Gelu", [div.input[0]], [half.output[0]], div.name)
+            replaced.update({id(n), id(add), id(mul), id(half)})
+    return [fused.get(id(n), n) for n in nodes if id(n) not in replaced]
+
+
+def _translate(nodes, t: Tensors) -> tuple[list[tuple[onnx.NodeProto, Translation]], dict[str, str]]:
+    """Each node's layer; UnsupportedModel with every operator that has none, counted."""
+    unknown, unfit = Counter(), Counter()
+    translations, aliases = [], {}
+    for node in nodes:
+        if node.op_type in PASS_THROUGH:
+            aliases[node.output[0]] = node.input[0]
+            continue
+        translate = TRANSLATIONS.get(node.op_type) if node.domain in ("", "ai.onnx") else None
+        if translate is None:
+            unknown[node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"] += 1
+            continue
+        try:
+            translations.append((node, translate(node, t)))
+        except Unmappable as why:
+            unfit[f"{node.op_type} ({why})"] += 1
+    if unknown or unfit:
+        parts = []
+        if unknown:
+            parts.append("operators the layer catalog has no layer for: " +
+                         ", ".join(f"{op} x{count}" for op, count in unknown.most_common()))
+        if unfit:
+            parts.append("operators used in a way the catalog's layers cannot express: " +
+                         "; ".join(f"{what} x{count}" for what, count in unfit.most_common()))
+        raise UnsupportedModel("This model cannot be imported for editing; " + ". Also ".join(parts) +
+                               ". Nothing was imported. Export the network without these operations, or "
+                               "rebuild those parts from the palette.", dict(unknown + unfit))
+    return translations, aliases
+
+
+def _project(name, input_name, sample_shape, dtype, output_name, translations, aliases, metadata) -> Project:
+    graph = Graph([Node("input", "Input", {"shape": list(sample_shape), "dtype": dtype})], [])
+    producer = {input_name: "input"}
+
+    def source(tensor: str) -> str:
+        while tensor in aliases:
+            tensor = aliases[tensor]
+        if tensor not in producer:
+            raise UnsupportedModel(f"Tensor {tensor!r} is computed by operations that were folded away or "
+                                   "never produced; the model's data flow cannot be drawn as a graph.")
+        return producer[tensor]
+
+    for node, translation in translations:
+        node_id = graph.new_id(translation.type.lower())
+        translation.node_id = node_id
+        graph.nodes.append(Node(node_id, translation.type, translation.params))
+        for port, tensor in enumerate(translation.inputs):
+            graph.edges.append(Edge(source(tensor), node_id, port if len(translation.inputs) > 1 else None))
+        producer[node.output[0]] = node_id
+    graph.nodes.append(Node("output", "Output", {}))
+    graph.edges.append(Edge(source(output_name), "output"))
+    positions = layout(graph)
+    for node in graph.nodes:
+        node.position = positions[node.id]
+    dataset = {"name": metadata["dataset"]} if metadata.get("dataset") else {}
+    return Project(str(name)[:200] or "Imported model", graph, dataset)
+
+
+def _weights(project: Project, translations) -> dict[str, torch.Tensor]:
+    compiled = compile(project.graph)
+    if not compiled.ok:
+        raise UnsupportedModel("The imported graph does not compile: " +
+                               "; ".join(f"{i.node_id}: {i.message}" for i in compiled.errors[:3]))
+    weights = {}
+    for _, translation in translations:
+        for key, value in translation.weights.items():
+            array = np.array(value)
+            tensor = torch.from_numpy(array.astype(np.float32) if array.dtype.kind == "f" else array.astype(np.int64))
+            weights[f"{compiled.names[translation.node_id]}.{key}"] = tensor
+    return weights
+
+
+def _compare(model, project, weights, full_shape, dtype, inputs, int32) -> tuple[float, float]:
+    """Imported graph vs onnxruntime on the same batch; UnsupportedModel when they differ beyond 1e-4."""
+    module = compile(project.graph).build_module()
+    own = module.state_dict()
+    if set(own) != set(weights) or any(own[k].shape != weights[k].shape for k in own):
+        raise UnsupportedModel("The imported weights do not fit the layers built from the file "
+                               f"(expected {sorted(own)[:6]}, got {sorted(weights)[:6]}).")
+    module.load_state_dict(weights)
+    module.eval()
+    if inputs is None:
+        generator = torch.Generator().manual_seed(0)
+        x = torch.randint(0, _vocab(weights), full_shape, generator=generator) if dtype == "int64" \
+            else torch.randn(full_shape, generator=generator)
+    else:
+        x = torch.from_numpy(np.array(inputs)).to(torch.int64 if dtype == "int64" else torch.float32)
+    runner = _runner(model)
+    feed = x.numpy().astype(np.int32) if int32 else x.numpy()
+    expected = runner.run(None, {runner.get_inputs()[0].name: feed})[0]
+    with torch.no_grad():
+        got = module(x).numpy()
+    abs_diff, rel_diff = _difference(got, expected)
+    if abs_diff > TOLERANCE and rel_diff > TOLERANCE:
+        raise UnsupportedModel(f"The imported graph does not reproduce the file: max abs diff {abs_diff:.3g}, max "
+                               f"rel diff {rel_diff:.3g} against onnxruntime (tolerance {TOLERANCE:g}). "
+                               "Nothing was imported.")
+    return abs_diff, rel_diff
+
+
+def _runner(model: onnx.ModelProto):
+    """onnxruntime for the file; files older than opset 7 (which it no longer runs) are converted first."""
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
+    return session(onnx.version_converter.convert_version(model, 13) if opset < 7 else model)
+
+
+def _vocab(weights: dict[str, torch.Tensor]) -> int:
+    tables = [w.shape[0] for k, w in weights.items() if k.startswith("embedding") and k.endswith(".weight")]
+    return min(tables) if tables else 2

@@ -1,0 +1,304 @@
+"""ONNX operators -> catalog layers: one translation per operator, plus the few multi-node patterns
+exporters write for a single layer (MatMul+Add = Linear, the Erf form of GELU, SiLU, Mish).
+
+A translation returns the layer type, its catalog parameters, its weights under PyTorch's
+state_dict names, and the data inputs it reads; `Unmappable` says why an instance cannot be a layer.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import onnx
+from onnx import helper
+
+PASS_THROUGH = {"Identity"}     # eval-mode no-ops: the tensor keeps its producer
+
+
+class Unmappable(Exception):
+    """This operator instance has no catalog layer (attributes the catalog cannot express)."""
+
+
+@dataclass
+class Translation:
+    type: str
+    params: dict = field(default_factory=dict)
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)
+    node_id: str = ""                  # set when the importer places it on the canvas
+
+
+class Tensors:
+    """What the importer knows about the model's tensors: constant values and static shapes."""
+
+    def __init__(self, consts: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]], opset: int):
+        self.consts = consts
+        self.shapes = shapes
+        self.opset = opset
+
+    def const(self, name: str) -> np.ndarray | None:
+        return self.consts.get(name) if name else None
+
+    def rank(self, name: str) -> int:
+        if name not in self.shapes:
+            raise Unmappable(f"the shape of {name!r} is unknown")
+        return len(self.shapes[name])
+
+
+def attrs(node: onnx.NodeProto) -> dict:
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _data_inputs(node: onnx.NodeProto, t: Tensors) -> list[str]:
+    return [i for i in node.input if i and i not in t.consts]
+
+
+def _one(values, what: str) -> int:
+    values = list(values)
+    if len(set(values)) != 1:
+        raise Unmappable(f"{what} differ per axis ({values}); the catalog's layers take one value")
+    return int(values[0])
+
+
+def _window(node: onnx.NodeProto, t: Tensors, kernel: tuple[int, ...]) -> dict:
+    a = attrs(node)
+    dims = len(kernel)
+    if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", b"VALID"):
+        raise Unmappable(f"auto_pad {a['auto_pad'].decode()} is not supported")
+    pads = a.get("pads", [0] * 2 * dims)
+    return {"kernel_size": _one(kernel, "kernel sizes"), "stride": _one(a.get("strides", [1] * dims), "strides"),
+            "padding": _one(pads, "paddings")}
+
+
+def _spatial(node: onnx.NodeProto, t: Tensors, kinds: dict[int, str]) -> str:
+    rank = t.rank(node.input[0])
+    if rank not in kinds:
+        raise Unmappable(f"{rank - 2}-D input; the catalog has {' and '.join(k for k in kinds.values())}")
+    return kinds[rank]
+
+
+def conv(node, t):
+    a, weight = attrs(node), t.const(node.input[1])
+    if weight is None:
+        raise Unmappable("its weights are computed, not stored")
+    kind = _spatial(node, t, {3: "Conv1d", 4: "Conv2d"})
+    params = _window(node, t, tuple(weight.shape[2:]))
+    params.update(out_channels=int(weight.shape[0]), groups=int(a.get("group", 1)),
+                  dilation=_one(a.get("dilations", [1] * (weight.ndim - 2)), "dilations"))
+    bias = t.const(node.input[2]) if len(node.input) > 2 else None
+    params["bias"] = bias is not None
+    weights = {"weight": weight, **({"bias": bias} if bias is not None else {})}
+    return Translation(kind, params, weights, [node.input[0]])
+
+
+def conv_transpose(node, t):
+    a, weight = attrs(node), t.const(node.input[1])
+    if weight is None or t.rank(node.input[0]) != 4:
+        raise Unmappable("only 2-D with stored weights maps to ConvTranspose2d")
+    if a.get("group", 1) != 1 or set(a.get("dilations", [1, 1])) != {1} or "output_shape" in a:
+        raise Unmappable("groups, dilation or output_shape are not in the catalog's ConvTranspose2d")
+    params = _window(node, t, tuple(weight.shape[2:]))
+    params.update(out_channels=int(weight.shape[1]),
+                  output_padding=_one(a.get("output_padding", [0, 0]), "output paddings"))
+    bias = t.const(node.input[2]) if len(node.input) > 2 else None
+    params["bias"] = bias is not None
+    return Translation("ConvTranspose2d", params, {"weight": weight, **({"bias": bias} if bias is not None else {})},
+                       [node.input[0]])
+
+
+def max_pool(node, t):
+    a = attrs(node)
+    if a.get("ceil_mode", 0) or set(a.get("dilations", [1])) != {1} or len(node.output) > 1 and node.output[1]:
+        raise Unmappable("ceil_mode, dilation or returned indices are not in the catalog's pooling")
+    kind = _spatial(node, t, {3: "MaxPool1d", 4: "MaxPool2d"})
+    return Translation(kind, _window(node, t, tuple(a["kernel_shape"])), {}, [node.input[0]])
+
+
+def average_pool(node, t):
+    a = attrs(node)
+    params = _window(node, t, tuple(a["kernel_shape"]))
+    if a.get("ceil_mode", 0) or (params["padding"] and not a.get("count_include_pad", 0)):
+        raise Unmappable("ceil_mode, or padding left out of the average, is not in the catalog's AvgPool")
+    return Translation(_spatial(node, t, {3: "AvgPool1d", 4: "AvgPool2d"}), params, {}, [node.input[0]])
+
+
+def global_average_pool(node, t):
+    kind = _spatial(node, t, {3: "AdaptiveAvgPool1d", 4: "AdaptiveAvgPool2d"})
+    return Translation(kind, {"output_size": 1}, {}, [node.input[0]])
+
+
+def gemm(node, t):
+    a = attrs(node)
+    weight, bias = t.const(node.input[1]), t.const(node.input[2]) if len(node.input) > 2 else None
+    if weight is None or a.get("transA", 0) or a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0:
+        raise Unmappable("only x @ W^T + b with stored W (alpha = beta = 1) is a Linear")
+    weight = weight if a.get("transB", 0) else weight.T
+    return _linear(weight, bias, node.input[0])
+
+
+def _linear(weight: np.ndarray, bias: np.ndarray | None, source: str) -> Translation:
+    if bias is not None:
+        if bias.size not in (1, weight.shape[0]):
+            raise Unmappable(f"bias of shape {list(bias.shape)} does not match {weight.shape[0]} outputs")
+        bias = np.broadcast_to(bias.reshape(-1), (weight.shape[0],)).copy()
+    params = {"out_features": int(weight.shape[0]), "bias": bias is not None}
+    weights = {"weight": np.ascontiguousarray(weight), **({"bias": bias} if bias is not None else {})}
+    return Translation("Linear", params, weights, [source])
+
+
+def fused_linear(node, t):   # MatMul(x, W) [+ b]
+    weight = t.const(node.input[1])
+    if weight is None or weight.ndim != 2:
+        raise Unmappable("MatMul of two computed tensors is attention or a custom product, not a layer")
+    return _linear(weight.T, t.const(node.input[2]) if len(node.input) > 2 else None, node.input[0])
+
+
+def batch_norm(node, t):
+    a = attrs(node)
+    values = [t.const(n) for n in node.input[1:5]]
+    if any(v is None for v in values) or len(node.output) > 1 and any(node.output[1:]):
+        raise Unmappable("training-mode BatchNormalization (computed statistics) is not a stored layer")
+    if not math.isclose(a.get("epsilon", 1e-5), 1e-5, rel_tol=1e-3):
+        raise Unmappable(f"epsilon {a['epsilon']:g}; the catalog's BatchNorm uses 1e-05")
+    kind = {2: "BatchNorm1d", 3: "BatchNorm1d", 4: "BatchNorm2d"}.get(t.rank(node.input[0]))
+    if kind is None:
+        raise Unmappable(f"{t.rank(node.input[0]) - 2}-D input; the catalog has BatchNorm1d and BatchNorm2d")
+    scale, bias, mean, var = values
+    return Translation(kind, {}, {"weight": scale, "bias": bias, "running_mean": mean, "running_var": var,
+                                  "num_batches_tracked": np.array(0, dtype=np.int64)}, [node.input[0]])
+
+
+def layer_norm(node, t):
+    a = attrs(node)
+    rank = t.rank(node.input[0])
+    if a.get("axis", -1) not in (-1, rank - 1) or not math.isclose(a.get("epsilon", 1e-5), 1e-5, rel_tol=1e-3):
+        raise Unmappable("normalizing over more than the last axis, or an epsilon other than 1e-05")
+    scale = t.const(node.input[1])
+    bias = t.const(node.input[2]) if len(node.input) > 2 and node.input[2] else np.zeros_like(scale)
+    return Translation("LayerNorm", {"elementwise_affine": True}, {"weight": scale, "bias": bias}, [node.input[0]])
+
+
+def embedding(node, t):   # Gather(table, ids)
+    table = t.const(node.input[0])
+    if table is None or table.ndim != 2 or attrs(node).get("axis", 0) != 0 or node.input[1] in t.consts:
+        raise Unmappable("only a lookup of token ids in a stored table is an Embedding")
+    return Translation("Embedding", {"num_embeddings": int(table.shape[0]), "embedding_dim": int(table.shape[1])},
+                       {"weight": table}, [node.input[1]])
+
+
+def flatten(node, t):
+    if attrs(node).get("axis", 1) != 1:
+        raise Unmappable("Flatten that merges the batch axis")
+    return Translation("Flatten", {}, {}, [node.input[0]])
+
+
+def reshape(node, t):
+    target = t.const(node.input[1])
+    source = t.shapes.get(node.input[0])
+    if target is None or source is None:
+        raise Unmappable("a target shape computed from data")
+    target = [int(d) for d in target]
+    if target[0] not in (0, -1, source[0]) or any(d in (0,) for d in target[1:]) or \
+            (target[0] == -1 and -1 in target[1:]):
+        raise Unmappable(f"reshape to {target} changes the batch axis")
+    return Translation("Reshape", {"shape": target[1:]}, {}, [node.input[0]])
+
+
+def transpose(node, t):
+    perm = list(attrs(node).get("perm", []))
+    if not perm or perm[0] != 0:
+        raise Unmappable(f"transpose {perm} moves the batch axis")
+    return Translation("Permute", {"dims": [p - 1 for p in perm[1:]]}, {}, [node.input[0]])
+
+
+def _sample_axis(node, t, default: int) -> int:
+    """The attribute `axis` as a negative axis: the same dimension with or without the batch."""
+    rank = t.rank(node.input[0])
+    axis = attrs(node).get("axis", default)
+    return axis - rank if axis >= 0 else axis
+
+
+def softmax(kind):
+    def translate(node, t):
+        rank = t.rank(node.input[0])
+        axis = _sample_axis(node, t, -1 if t.opset >= 13 else 1)
+        if t.opset < 13 and axis != -1:   # before opset 13 the axis flattened everything after it
+            raise Unmappable(f"{kind} over axes {axis}.. of a rank-{rank} tensor (opset {t.opset})")
+        return Translation(kind, {"dim": axis}, {}, [node.input[0]])
+    return translate
+
+
+def concat(node, t):
+    return Translation("Concat", {"dim": _sample_axis(node, t, 1)}, {}, _data_inputs(node, t))
+
+
+def elementwise(kind):
+    def translate(node, t):
+        inputs = list(node.input)
+        if any(i in t.consts for i in inputs):
+            raise Unmappable(f"{node.op_type} with a stored constant is not a layer of its own")
+        if len({t.shapes.get(i) for i in inputs}) != 1:
+            raise Unmappable(f"{node.op_type} of differently shaped tensors (broadcasting)")
+        return Translation(kind, {}, {}, inputs)
+    return translate
+
+
+def clip(node, t):
+    a = attrs(node)
+    low = a.get("min", t.const(node.input[1]) if len(node.input) > 1 else None)
+    high = a.get("max", t.const(node.input[2]) if len(node.input) > 2 else None)
+    if low is None or high is None or float(low) != 0.0 or float(high) != 6.0:
+        raise Unmappable("only Clip(0, 6) is a layer (ReLU6)")
+    return Translation("ReLU6", {}, {}, [node.input[0]])
+
+
+def reduce_mean(node, t):
+    a = attrs(node)
+    axes = a.get("axes", list(t.const(node.input[1])) if len(node.input) > 1 and node.input[1] else None)
+    if t.rank(node.input[0]) != 3 or axes is None or [int(x) for x in axes] not in ([1], [-2]) or \
+            a.get("keepdims", 1):
+        raise Unmappable("only the mean over a sequence's steps (SequencePool) is a layer")
+    return Translation("SequencePool", {"mode": "mean"}, {}, [node.input[0]])
+
+
+def dropout(node, t):
+    ratio = attrs(node).get("ratio", t.const(node.input[1]) if len(node.input) > 1 else None)
+    p = float(ratio) if ratio is not None else 0.5
+    return Translation("Dropout", {"p": round(min(max(p, 0.0), 0.99), 6)}, {}, [node.input[0]])
+
+
+def activation(kind, params: Callable[[dict], dict] = lambda a: {}):
+    def translate(node, t):
+        return Translation(kind, params(attrs(node)), {}, [node.input[0]])
+    return translate
+
+
+def _leaky(a):
+    slope = float(a.get("alpha", 0.01))
+    if not 0 <= slope <= 1:
+        raise Unmappable(f"negative slope {slope:g} outside [0, 1]")
+    return {"negative_slope": slope}
+
+
+def _elu(a):
+    alpha = float(a.get("alpha", 1.0))
+    if not 0 <= alpha <= 10:
+        raise Unmappable(f"alpha {alpha:g} outside [0, 10]")
+    return {"alpha": alpha}
+
+
+TRANSLATIONS: dict[str, Callable[[onnx.NodeProto, Tensors], Translation]] = {
+    "Conv": conv, "ConvTranspose": conv_transpose, "MaxPool": max_pool, "AveragePool": average_pool,
+    "GlobalAveragePool": global_average_pool, "Gemm": gemm, "MatMul": fused_linear, "Linear": fused_linear,
+    "BatchNormalization": batch_norm, "LayerNormalization": layer_norm, "Gather": embedding,
+    "Flatten": flatten, "Reshape": reshape, "Transpose": transpose,
+    "Softmax": softmax("Softmax"), "LogSoftmax": softmax("LogSoftmax"), "Concat": concat,
+    "Add": elementwise("Add"), "Mul": elementwise("Multiply"), "Clip": clip, "ReduceMean": reduce_mean,
+    "Dropout": dropout, "Relu": activation("ReLU"), "LeakyRelu": activation("LeakyReLU", _leaky),
+    "Elu": activation("ELU", _elu), "Sigmoid": activation("Sigmoid"), "Tanh": activation("Tanh"),
+    "Softplus": activation("Softplus"), "HardSwish": activation("Hardswish"),
+    "Mish": activation("Mish"), "Silu": activation("SiLU"),
+    "Gelu": activation("GELU", lambda a: {"approximate": a.get("approximate", b"none").decode()}),
+}
