@@ -25,18 +25,27 @@ def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
 
 
 def _statistics(x: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature mean and std of the training rows; a constant feature gets std 1, not 0."""
+    """Per-feature mean and std of the training rows; a constant feature gets std 1, not 0.
+
+    Sums accumulate in float64 over values centred first: within ~1e-7 of np.std in float64,
+    without a float64 copy of the data (Fashion-MNIST's 188 MB would become 376 MB, and 4x slower)."""
     axes = STAT_AXES[layout]
-    mean = x.mean(axis=axes, dtype=np.float64)
-    std = x.std(axis=axes, dtype=np.float64)
-    return mean, np.where(std < 1e-8, 1.0, std)
+    mean = x.mean(axis=axes, dtype=np.float64, keepdims=True)
+    centred = x - mean.astype(x.dtype)
+    std = np.sqrt(np.mean(np.square(centred, out=centred), axis=axes, dtype=np.float64))
+    return mean.reshape(-1), np.where(std < 1e-8, 1.0, std)
 
 
 def _normalizer(mean: np.ndarray, std: np.ndarray, layout: str) -> tuple[dict[str, Any], Any]:
     shape = (1, -1, 1, 1) if layout == "image" else (1,) * (len(STAT_AXES[layout])) + (-1,)
     m, s = mean.reshape(shape).astype(np.float32), std.reshape(shape).astype(np.float32)
     info = {"mean": mean.tolist(), "std": std.tolist(), "axis": 0 if layout == "image" else -1}
-    return info, lambda a: (a - m) / s
+
+    def apply(a: np.ndarray) -> np.ndarray:   # in place: `a` is always a fresh float32 copy here
+        a -= m
+        a /= s
+        return a
+    return info, apply
 
 
 def _plain(value: Any) -> Any:
@@ -98,7 +107,9 @@ def prepare(raw: RawData, name: str, *, seed: int = 0, val_fraction: float = 0.1
             feature_names = table.feature_names
             xs = {k: table.transform(x) for k, (x, _) in parts.items()}
         else:
-            xs = {k: x.astype(np.float32) * np.float32(raw.scale) for k, (x, _) in parts.items()}
+            xs = {k: x.astype(np.float32) for k, (x, _) in parts.items()}
+            for x in xs.values():
+                x *= np.float32(raw.scale)
         mean, std = _statistics(xs["train"], raw.layout)
         normalization, apply = _normalizer(mean, std, raw.layout)
         xs = {k: apply(x) for k, x in xs.items()}

