@@ -286,7 +286,11 @@ def _compare(model, project, weights, full_shape, dtype, inputs, int32) -> tuple
 def _runner(model: onnx.ModelProto):
     """onnxruntime for the file; files older than opset 7 (which it no longer runs) are converted first."""
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
-    return session(onnx.version_converter.convert_version(model, 13) if opset < 7 else model)
+    try:
+        return session(onnx.version_converter.convert_version(model, 13) if opset < 7 else model)
+    except Exception as error:   # onnxruntime refuses the file: no way to prove an import matches it
+        raise UnsupportedModel(f"onnxruntime cannot load this file to compare the import with it: "
+                               f"{str(error).strip().splitlines()[0][-200:]}. Nothing was imported.") from None
 
 
 def _vocab(weights: dict[str, torch.Tensor]) -> int:
