@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.dataspec import DataSpec
 from runtime.datasets.cache import LoadCache
 from runtime.datasets.errors import DatasetError
+from runtime.datasets.options import check_common
 from runtime.datasets.registry import DATASETS, Dataset
 
 if TYPE_CHECKING:
@@ -38,7 +39,9 @@ def options_for(name: str, **options: Any) -> dict[str, Any]:
     if unknown:
         raise DatasetError(f"Dataset '{name}' has no option {', '.join(map(repr, unknown))}. "
                            f"Its options: {', '.join(f'{k} (default {v!r})' for k, v in known.items())}.")
-    return {**known, **options}
+    resolved = {**known, **options}
+    check_common(resolved)
+    return resolved
 
 
 def spec(name: str, **options: Any) -> DataSpec:

@@ -9,6 +9,7 @@ import torch
 from runtime.dataspec import DataSpec
 from runtime.datasets import splitting
 from runtime.datasets.errors import DatasetError
+from runtime.datasets.options import whole_number
 from runtime.datasets.raw import RawData
 from runtime.datasets.splits import Splits
 from runtime.datasets.table import TableEncoder
@@ -16,12 +17,6 @@ from runtime.datasets.text import TextEncoder, tokenize
 
 PREVIEW_SAMPLES = 8
 STAT_AXES = {"image": (0, 2, 3), "table": (0,), "sequence": (0, 1)}   # all but the feature axis
-
-
-def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise DatasetError(f"{name} must be a whole number >= {minimum}, but is {value!r}.")
-    return value
 
 
 def _statistics(x: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarray]:
@@ -72,7 +67,7 @@ def _preview(raw: RawData, x: Any, y: np.ndarray) -> list[dict[str, Any]]:
 def _subsetted(raw: RawData, count: int | None, seed: int, stratified: bool) -> RawData:
     if count is None:
         return raw
-    _positive_int("subset", count, 2)
+    whole_number("subset", count, 2)
     n_test = len(raw.test[1]) if raw.test else 0
     pool = splitting.subset(raw.y, round(count * len(raw) / (len(raw) + n_test)), seed, stratified)
     test = raw.test
@@ -84,8 +79,9 @@ def _subsetted(raw: RawData, count: int | None, seed: int, stratified: bool) -> 
 
 def prepare(raw: RawData, name: str, *, seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.15,
             subset: int | None = None, max_len: int | None = None, vocab_size: int | None = None) -> Splits:
-    _positive_int("seed", seed, 0)
+    whole_number("seed", seed, 0)
     classify = raw.task == "classification"
+    whole = raw.x            # one-hot columns come from all rows, also when a subset is drawn
     raw = _subsetted(raw, subset, seed, classify)
     tr, va, te = splitting.split(raw.y, val_fraction=val_fraction, seed=seed, stratified=classify,
                                  test_fraction=0.0 if raw.test else test_fraction, ordered=raw.ordered)
@@ -98,12 +94,12 @@ def prepare(raw: RawData, name: str, *, seed: int = 0, val_fraction: float = 0.1
     text_encoder, feature_names, normalization = None, list(raw.feature_names), None
     if raw.layout == "text":
         tokenized = {k: [tokenize(text) for text in x] for k, (x, _) in parts.items()}
-        text_encoder = TextEncoder.fit(tokenized["train"], _positive_int("vocab_size", vocab_size, 3),
-                                       _positive_int("max_len", max_len))
+        text_encoder = TextEncoder.fit(tokenized["train"], whole_number("vocab_size", vocab_size, 3),
+                                       whole_number("max_len", max_len))
         xs = {k: text_encoder.encode_tokens(tokens) for k, tokens in tokenized.items()}
     else:
         if isinstance(raw.x, dict):
-            table = TableEncoder.fit(parts["train"][0])
+            table = TableEncoder.fit(parts["train"][0], whole)
             feature_names = table.feature_names
             xs = {k: table.transform(x) for k, (x, _) in parts.items()}
         else:

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from runtime.datasets.errors import DatasetError
+from runtime.datasets.options import fractions
 
 
 def take(x: Any, idx: np.ndarray) -> Any:
@@ -35,19 +35,10 @@ def pick(y: np.ndarray, fraction: float, rng: np.random.Generator,
     return np.sort(np.concatenate(picked)), np.sort(np.concatenate(rest))
 
 
-def check_fractions(val_fraction: float, test_fraction: float) -> None:
-    for name, f in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if not isinstance(f, (int, float)) or not 0 <= f < 1:
-            raise DatasetError(f"{name} must be a number from 0 to below 1, but is {f!r}.")
-    if val_fraction + test_fraction > 0.8:
-        raise DatasetError(f"val_fraction + test_fraction is {val_fraction + test_fraction:g}: "
-                           "keep it at most 0.8 so that the training split has data.")
-
-
 def split(y: np.ndarray, *, val_fraction: float, test_fraction: float, seed: int, stratified: bool,
           ordered: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Index arrays (train, val, test). Ordered data keeps time order: train first, test last."""
-    check_fractions(val_fraction, test_fraction)
+    fractions(val_fraction, test_fraction)
     n = len(y)
     if ordered:
         n_test, n_val = int(round(n * test_fraction)), int(round(n * val_fraction))

@@ -169,3 +169,27 @@ def test_spec_follows_options_without_loading(monkeypatch):
         (64,), "int64", "classification", 2, 500, ("negative", "positive"))
     assert datasets.spec("shapes_rgb", image_size=16).input_shape == (3, 16, 16)
     assert datasets.spec("diabetes").output_size == 1
+
+
+BAD_VALUES = ("abc", -3, 2.5, None, True, [1])
+VALID_AMONG_THEM = {("noise", 2.5)}   # named exceptions: values of the right kind and range
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_every_bad_option_value_is_a_dataset_error(name):
+    """Whatever a project file says, a bad option is a message, never a traceback from deep inside."""
+    for option, default in datasets.DATASETS[name].all_options().items():
+        for value in BAD_VALUES:
+            if value == default or (option == "subset" and value is None):
+                continue
+            try:
+                load_small(name, **{option: value})
+            except datasets.DatasetError as e:
+                assert option in str(e) or "fraction" in str(e), (option, value, str(e))
+            else:
+                assert (option, value) in VALID_AMONG_THEM, f"{name} accepted {option}={value!r}"
+
+
+def test_penguin_features_do_not_depend_on_the_subset():
+    for seed in range(5):
+        assert datasets.load("penguins", subset=12, seed=seed).x_train.shape[1] == 9
