@@ -77,6 +77,42 @@ def _subsetted(raw: RawData, count: int | None, seed: int, stratified: bool) -> 
     return RawData(**{**raw.__dict__, "x": splitting.take(raw.x, pool), "y": raw.y[pool], "test": test})
 
 
+Parts = dict[str, tuple[Any, np.ndarray]]   # "train" | "val" | "test" -> (x, y)
+
+
+def _features(raw: RawData, parts: Parts, whole: Any, max_len: int | None, vocab_size: int | None):
+    """x of every split as arrays, plus what it took: normalization, feature names, text encoder."""
+    if raw.layout == "text":
+        tokenized = {k: [tokenize(text) for text in x] for k, (x, _) in parts.items()}
+        encoder = TextEncoder.fit(tokenized["train"], whole_number("vocab_size", vocab_size, 3),
+                                  whole_number("max_len", max_len))
+        return {k: encoder.encode_tokens(tokens) for k, tokens in tokenized.items()}, None, [], encoder
+    feature_names = list(raw.feature_names)
+    if isinstance(raw.x, dict):
+        table = TableEncoder.fit(parts["train"][0], whole)
+        feature_names = table.feature_names
+        xs = {k: table.transform(x) for k, (x, _) in parts.items()}
+    else:
+        xs = {k: x.astype(np.float32) for k, (x, _) in parts.items()}   # fresh copies: scaled in place
+        for x in xs.values():
+            x *= np.float32(raw.scale)
+    normalization, apply = _normalizer(*_statistics(xs["train"], raw.layout), raw.layout)
+    return {k: apply(x) for k, x in xs.items()}, normalization, feature_names, None
+
+
+def _targets(raw: RawData, parts: Parts, normalization: dict[str, Any] | None):
+    """y of every split: int64 class ids, or float32 targets standardized with training statistics."""
+    ys = {k: y for k, (_, y) in parts.items()}
+    if raw.task == "classification":
+        return {k: y.astype(np.int64) for k, y in ys.items()}, None
+    if raw.task == "forecasting":   # the target is the next value of the series: same units as x
+        mean, std = np.asarray(normalization["mean"]), np.asarray(normalization["std"])
+    else:
+        mean, std = _statistics(ys["train"], "table")
+    stats = {"mean": mean.tolist(), "std": std.tolist(), "axis": -1}
+    return {k: ((y - mean) / std).astype(np.float32) for k, y in ys.items()}, stats
+
+
 def prepare(raw: RawData, name: str, *, seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.15,
             subset: int | None = None, max_len: int | None = None, vocab_size: int | None = None) -> Splits:
     whole_number("seed", seed, 0)
@@ -89,45 +125,14 @@ def prepare(raw: RawData, name: str, *, seed: int = 0, val_fraction: float = 0.1
         raise DatasetError(f"'{name}' leaves no training samples: use more data or smaller fractions.")
     parts = {"train": (splitting.take(raw.x, tr), raw.y[tr]), "val": (splitting.take(raw.x, va), raw.y[va]),
              "test": raw.test or (splitting.take(raw.x, te), raw.y[te])}
-    preview = _preview(raw, *parts["train"])
-
-    text_encoder, feature_names, normalization = None, list(raw.feature_names), None
-    if raw.layout == "text":
-        tokenized = {k: [tokenize(text) for text in x] for k, (x, _) in parts.items()}
-        text_encoder = TextEncoder.fit(tokenized["train"], whole_number("vocab_size", vocab_size, 3),
-                                       whole_number("max_len", max_len))
-        xs = {k: text_encoder.encode_tokens(tokens) for k, tokens in tokenized.items()}
-    else:
-        if isinstance(raw.x, dict):
-            table = TableEncoder.fit(parts["train"][0], whole)
-            feature_names = table.feature_names
-            xs = {k: table.transform(x) for k, (x, _) in parts.items()}
-        else:
-            xs = {k: x.astype(np.float32) for k, (x, _) in parts.items()}
-            for x in xs.values():
-                x *= np.float32(raw.scale)
-        mean, std = _statistics(xs["train"], raw.layout)
-        normalization, apply = _normalizer(mean, std, raw.layout)
-        xs = {k: apply(x) for k, x in xs.items()}
-
-    target_normalization = None
-    ys = {k: y for k, (_, y) in parts.items()}
-    if classify:
-        ys = {k: y.astype(np.int64) for k, y in ys.items()}
-    else:
-        if raw.task == "forecasting":   # the target is the next value of the series: same units as x
-            mean, std = np.asarray(normalization["mean"]), np.asarray(normalization["std"])
-        else:
-            mean, std = _statistics(ys["train"], "table")
-        target_normalization = {"mean": mean.tolist(), "std": std.tolist(), "axis": -1}
-        ys = {k: ((y - mean) / std).astype(np.float32) for k, y in ys.items()}
-
-    x_dtype = "int64" if raw.layout == "text" else "float32"
-    spec = DataSpec(input_shape=tuple(xs["train"].shape[1:]), input_dtype=x_dtype, task=raw.task,
+    xs, normalization, feature_names, text_encoder = _features(raw, parts, whole, max_len, vocab_size)
+    ys, target_normalization = _targets(raw, parts, normalization)
+    spec = DataSpec(input_shape=tuple(xs["train"].shape[1:]),
+                    input_dtype="int64" if raw.layout == "text" else "float32", task=raw.task,
                     output_size=len(raw.class_names) if classify else int(ys["train"].shape[1]),
                     vocab_size=vocab_size if raw.layout == "text" else None,
                     class_names=tuple(raw.class_names))
     t = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in xs.items()}
     u = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in ys.items()}
     return Splits(name, spec, t["train"], u["train"], t["val"], u["val"], t["test"], u["test"],
-                  normalization, target_normalization, preview, feature_names, text_encoder)
+                  normalization, target_normalization, _preview(raw, *parts["train"]), feature_names, text_encoder)
