@@ -56,6 +56,9 @@ def read_npz(data: bytes, task: str | None = None, *, filename: str = "upload.np
         raise DatasetError(f"{filename}: samples in x are {arrays['x'].shape[1:]} but in x_test "
                            f"{arrays['x_test'].shape[1:]}.")
     y_all = np.concatenate([arrays[yn] for _, yn in pairs])
+    if y_all.dtype.kind == "f" and not np.isfinite(y_all).all():
+        raise DatasetError(f"{filename}: y holds {y_all[~np.isfinite(y_all)][0]} at sample "
+                           f"{int(np.argwhere(~np.isfinite(y_all))[0][0])}: every sample needs a finite target.")
     task = infer_task(y_all.ravel() if y_all.ndim == 2 else y_all, task, f"{filename} array 'y'")
     x = arrays["x"]
     if task == "classification":

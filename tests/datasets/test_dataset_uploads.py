@@ -140,6 +140,10 @@ def test_npz_wrong_names_shapes_and_values():
         datasets.load_npz(npz_bytes(features=x, labels=np.arange(20)))
     with pytest.raises(Error, match="x has 20 samples \\(20, 4\\) but y is shaped \\(19,\\)"):
         datasets.load_npz(npz_bytes(x=x, y=np.arange(19) % 2))
+    y = np.linspace(0, 1, 20)
+    y[7] = np.inf
+    with pytest.raises(Error, match="y holds inf at sample 7"):
+        datasets.load_npz(npz_bytes(x=x, y=y))
     x[3, 2] = np.nan
     with pytest.raises(Error, match="array 'x' holds nan at index \\(3, 2\\)"):
         datasets.load_npz(npz_bytes(x=x, y=np.arange(20) % 2))
