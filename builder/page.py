@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from builder import canvas, inspector, palette, project_menu, summary
+from builder import canvas, inspector, palette, project_menu, summary, training_area
 from builder.workspace import Workspace
 from runtime.compiler import Compiled
 from runtime.projects import compile_project
@@ -47,3 +47,4 @@ def render() -> None:
     with st.expander("Model summary", expanded=True):
         summary.show(ws, compiled)
     project_menu.autosave(ws)
+    training_area.show(ws)

@@ -1,0 +1,150 @@
+"""Plotly figures of a run: curves, learning rate, gradient heatmap, confusion matrix, predictions.
+
+Pure functions from plain data (metric series `{name: [(step, value), ...]}`, lists) to figures:
+no Streamlit here, so tests can check what a figure holds.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import plotly.graph_objects as go
+
+Series = dict[str, list[tuple[int, float]]]
+HEIGHT = 260
+MARGIN = dict(l=40, r=10, t=36, b=30)
+COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f")
+
+
+def _layout(fig: go.Figure, title: str, x_title: str = "step", y_title: str = "") -> go.Figure:
+    fig.update_layout(title=dict(text=title, font=dict(size=14)), height=HEIGHT, margin=MARGIN,
+                      legend=dict(orientation="h", y=-0.25), xaxis_title=x_title, yaxis_title=y_title,
+                      template="plotly_white")
+    return fig
+
+
+def _finite(points: list[tuple[int, float]]) -> tuple[list[int], list[float]]:
+    kept = [(s, v) for s, v in points if v is not None and math.isfinite(v)]
+    return [s for s, _ in kept], [v for _, v in kept]
+
+
+def curves(series: Series, names: Sequence[tuple[str, str]], title: str, y_title: str = "",
+           log_y: bool = False) -> go.Figure:
+    """Lines for the given (metric name, legend label) pairs that have points."""
+    fig = go.Figure()
+    for i, (name, label) in enumerate(names):
+        steps, values = _finite(series.get(name, []))
+        if steps:
+            mode = "lines" if len(steps) > 12 else "lines+markers"
+            fig.add_trace(go.Scatter(x=steps, y=values, name=label, mode=mode,
+                                     line=dict(color=COLOURS[i % len(COLOURS)], width=1.6)))
+    if log_y:
+        fig.update_yaxes(type="log")
+    return _layout(fig, title, y_title=y_title)
+
+
+def loss_figure(series: Series) -> go.Figure:
+    return curves(series, [("train/loss", "train"), ("val/loss", "validation")], "Loss")
+
+
+def metric_figure(series: Series, task: str) -> go.Figure:
+    if task == "classification":
+        return curves(series, [("val/acc", "validation accuracy")], "Accuracy")
+    return curves(series, [("val/r2", "validation R²"), ("val/mae", "validation MAE")], "Fit")
+
+
+def lr_figure(series: Series) -> go.Figure:
+    return curves(series, [("lr", "learning rate")], "Learning rate")
+
+
+def layer_names(series: Series, prefix: str = "grad_norm/") -> list[str]:
+    """Node ids with a series under `prefix`, in the model's order (the order they were first reported)."""
+    return [name[len(prefix):] for name in series if name.startswith(prefix)]
+
+
+def gradient_heatmap(series: Series) -> go.Figure:
+    """log10 of each layer's gradient norm over time: a dark band is a layer that stops learning
+    (vanishing), a bright one a layer whose updates blow up (exploding)."""
+    layers = layer_names(series)
+    steps = sorted({s for layer in layers for s, _ in series[f"grad_norm/{layer}"]})
+    index = {s: i for i, s in enumerate(steps)}
+    z = []
+    for layer in layers:
+        row: list[float | None] = [None] * len(steps)
+        for s, v in series[f"grad_norm/{layer}"]:
+            row[index[s]] = math.log10(v) if v and v > 0 and math.isfinite(v) else None
+        z.append(row)
+    fig = go.Figure(go.Heatmap(x=steps, y=layers, z=z, colorscale="Viridis", zmin=-6, zmax=2,
+                               colorbar=dict(title="log10", thickness=10),
+                               hovertemplate="%{y} step %{x}: 10^%{z:.2f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, "Gradient norm per layer (log10)")
+
+
+def confusion_figure(confusion: list[list[int]], class_names: Sequence[str]) -> go.Figure:
+    """Rows: true class; columns: predicted class; each cell counts test samples."""
+    names = [str(c) for c in class_names] or [str(i) for i in range(len(confusion))]
+    fig = go.Figure(go.Heatmap(z=confusion, x=names, y=names, colorscale="Blues", showscale=False,
+                               text=confusion, texttemplate="%{text}",
+                               hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category", side="bottom")
+    fig = _layout(fig, "Confusion matrix (test split)", x_title="predicted", y_title="true")
+    fig.update_layout(height=max(320, 28 * len(names) + 120))
+    return fig
+
+
+def scatter_figure(truth: Sequence[float], predicted: Sequence[float]) -> go.Figure:
+    """Predicted against true values; points on the diagonal are perfect."""
+    lo, hi = min([*truth, *predicted], default=0.0), max([*truth, *predicted], default=1.0)
+    fig = go.Figure([go.Scatter(x=list(truth), y=list(predicted), mode="markers", name="test samples",
+                                marker=dict(size=6, opacity=0.7)),
+                     go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="perfect",
+                                line=dict(dash="dash", color="#888"))])
+    return _layout(fig, "Predicted vs true (test split)", x_title="true", y_title="predicted")
+
+
+def forecast_figure(truth: Sequence[float], predicted: Sequence[float]) -> go.Figure:
+    """The test period in time order: the true series and the one-step-ahead forecasts."""
+    steps = list(range(len(truth)))
+    fig = go.Figure([go.Scatter(x=steps, y=list(truth), name="true", mode="lines"),
+                     go.Scatter(x=steps, y=list(predicted), name="forecast", mode="lines",
+                                line=dict(dash="dot"))])
+    return _layout(fig, "One-step forecast (test period)", x_title="time step", y_title="value")
+
+
+def probability_figure(class_names: Sequence[str], probabilities: Sequence[float]) -> go.Figure:
+    fig = go.Figure(go.Bar(x=list(probabilities), y=[str(c) for c in class_names], orientation="h",
+                           marker_color="#2563eb", text=[f"{p:.1%}" for p in probabilities],
+                           textposition="auto"))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(range=[0, 1])
+    fig = _layout(fig, "Class probabilities", x_title="probability")
+    fig.update_layout(height=max(200, 24 * len(class_names) + 80))
+    return fig
+
+
+def overlay_figure(runs: dict[str, Series], metric: str) -> go.Figure:
+    """The same metric of several runs on one chart, one line per run label."""
+    fig = go.Figure()
+    for i, (label, series) in enumerate(runs.items()):
+        steps, values = _finite(series.get(metric, []))
+        fig.add_trace(go.Scatter(x=steps, y=values, name=label, mode="lines",
+                                 line=dict(color=COLOURS[i % len(COLOURS)])))
+    return _layout(fig, metric)
+
+
+def sequence_figure(samples: Sequence[tuple[Sequence[Sequence[float]], str]]) -> go.Figure:
+    """A few sequences (steps x channels), first channel of each, labelled by class or target."""
+    fig = go.Figure()
+    for i, (values, label) in enumerate(samples):
+        first = [row[0] if isinstance(row, (list, tuple)) else row for row in values]
+        fig.add_trace(go.Scatter(y=first, name=str(label), mode="lines",
+                                 line=dict(color=COLOURS[i % len(COLOURS)], width=1.2)))
+    return _layout(fig, "Samples (first channel)", x_title="time step")
+
+
+def balance_figure(counts: dict[str, int]) -> go.Figure:
+    fig = go.Figure(go.Bar(x=list(counts), y=list(counts.values()), marker_color="#16a34a"))
+    fig.update_xaxes(type="category")
+    return _layout(fig, "Training samples per class", x_title="class", y_title="samples")

@@ -1,0 +1,172 @@
+"""Try the trained model on your own input: draw a digit, pick or upload an image, type a sentence,
+enter feature values; see the prediction with its class probabilities. The exact input the model saw
+can be downloaded (.npy), to check the exported ONNX file against the app."""
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from builder import charts, markdown, run_control, trained_model
+from builder.projects import store
+from builder.results import picture
+from runtime import datasets
+
+DRAW_SIZE = 196          # pixels of the drawing pad
+DIGIT_BOX = 20 / 28      # MNIST digits fill a 20x20 box centred in 28x28
+MAX_IMAGE_BYTES = 10_000_000
+CHART_CONFIG = {"displayModeBar": False}
+
+
+def normalize(x: np.ndarray, normalization: dict[str, Any] | None, image: bool) -> np.ndarray:
+    """Raw values -> what the model was trained on: (x - mean) / std with the training statistics."""
+    if not normalization:
+        return x.astype(np.float32)
+    shape = (-1, 1, 1) if image else (-1,)
+    mean = np.asarray(normalization["mean"], dtype=np.float32).reshape(shape)
+    std = np.asarray(normalization["std"], dtype=np.float32).reshape(shape)
+    return ((x - mean) / std).astype(np.float32)
+
+
+def drawing_to_digit(rgba: np.ndarray, height: int, width: int) -> np.ndarray:
+    """White strokes on black (H, W, 4) -> (height, width) ink in [0, 1], framed like MNIST: the
+    strokes' bounding box scaled to fit a centred box of 20/28 of the image."""
+    ink = rgba[..., :3].astype(np.float32).mean(axis=-1) / 255.0
+    rows, cols = np.nonzero(ink > 0.05)
+    if len(rows) == 0:
+        return np.zeros((height, width), dtype=np.float32)
+    crop = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    box = max(1, round(DIGIT_BOX * min(height, width)))
+    scale = box / max(crop.shape)
+    h, w = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
+    small = np.asarray(Image.fromarray((crop * 255).astype(np.uint8)).resize((w, h), Image.LANCZOS),
+                       dtype=np.float32) / 255.0
+    out = np.zeros((height, width), dtype=np.float32)
+    top, left = (height - h) // 2, (width - w) // 2
+    out[top:top + h, left:left + w] = small
+    return out
+
+
+def image_file_to_pixels(data: bytes, channels: int, height: int, width: int) -> np.ndarray:
+    """An uploaded picture -> (channels, height, width) in [0, 1]; ValueError says what is wrong."""
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ValueError(f"The image is {len(data) / 1e6:.1f} MB; at most {MAX_IMAGE_BYTES / 1e6:.0f} MB.")
+    try:
+        image = Image.open(io.BytesIO(data))
+        image = image.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
+    except (UnidentifiedImageError, OSError) as e:
+        raise ValueError(f"The file is not an image PIL can read (PNG, JPEG, ...): {e}") from None
+    pixels = np.asarray(image, dtype=np.float32) / 255.0
+    return pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
+
+
+def show(run_id: str | None) -> None:
+    job = run_control.registry().job(run_id) if run_id else None
+    if run_id is None or (job is not None and job.live):
+        st.caption("The playground opens when a run has finished or been stopped.")
+        return
+    try:
+        trained = trained_model.load(store(), run_id)
+    except trained_model.NotTrainedYet as e:
+        st.info(str(e))
+        return
+    except (ValueError, LookupError) as e:
+        st.error(f"Run {run_id} cannot be loaded: {e}")
+        return
+    name = trained.splits.name
+    kind = datasets.DATASETS[name].kind if name in datasets.DATASETS else "table"
+    left, right = st.columns([1, 1.2])
+    with left:
+        x = {"image": _image_input, "text": _text_input, "table": _table_input,
+             "sequence": _pick_test_sample}[kind](trained)
+    with right:
+        if x is not None:
+            _prediction(trained, x)
+
+
+def _image_input(trained: trained_model.Trained) -> np.ndarray | None:
+    channels, height, width = trained.compiled.input_shape
+    ways = (["Draw"] if channels == 1 else []) + ["Pick a test image", "Upload an image"]
+    way = st.radio("Input", ways, horizontal=True, key="playground_way")
+    if way == "Draw":
+        from streamlit_drawable_canvas import st_canvas   # registers a component: import inside the page
+        st.caption("Draw a digit with the mouse, large and centred.")
+        result = st_canvas(stroke_width=16, stroke_color="#FFFFFF", background_color="#000000",
+                           height=DRAW_SIZE, width=DRAW_SIZE, drawing_mode="freedraw",
+                           return_image_data=True, key="playground_canvas")
+        rgba = result.image_data
+        if rgba is None or rgba[..., :3].max() == 0:
+            return None
+        pixels = drawing_to_digit(rgba, height, width)[None]
+    elif way == "Upload an image":
+        upload = st.file_uploader("Image", type=["png", "jpg", "jpeg", "bmp", "gif"], key="playground_upload")
+        if upload is None:
+            return None
+        try:
+            pixels = image_file_to_pixels(upload.getvalue(), channels, height, width)
+        except ValueError as e:
+            st.error(f"{upload.name}: {e}")
+            return None
+    else:
+        index = st.number_input("Test image number", 0, len(trained.splits.y_test) - 1, 0, key="playground_pick")
+        x = trained.splits.x_test[int(index)].numpy()
+        st.image(picture(torch.from_numpy(x), trained.splits.normalization), width=140,
+                 caption=f"labelled {trained.splits.class_names[int(trained.splits.y_test[int(index)])]}"
+                 if trained.task == "classification" else None)
+        return x[None]
+    st.image(np.clip(pixels[0] if channels == 1 else pixels.transpose(1, 2, 0), 0, 1), width=140,
+             caption="what the model sees")
+    return normalize(pixels, trained.splits.normalization, image=True)[None]
+
+
+def _text_input(trained: trained_model.Trained) -> np.ndarray | None:
+    text = st.text_area("Type a sentence", "a gripping story with wonderful actors", key="playground_text")
+    if not text.strip():
+        return None
+    return trained.splits.encode_text(text).numpy()
+
+
+def _table_input(trained: trained_model.Trained) -> np.ndarray | None:
+    """One number per feature, starting from the first test sample's values in their own units."""
+    norm = trained.splits.normalization
+    first = trained.splits.x_test[0].numpy()
+    raw = first * np.asarray(norm["std"]) + np.asarray(norm["mean"]) if norm else first
+    features = trained.splits.feature_names or [f"x{j}" for j in range(len(raw))]
+    values = []
+    cols = st.columns(2)
+    for j, (feature, start) in enumerate(zip(features, raw.tolist())):
+        values.append(cols[j % 2].number_input(feature, value=float(round(start, 4)), format="%g",
+                                               key=f"playground_feature_{j}"))
+    return normalize(np.asarray(values, dtype=np.float32), norm, image=False)[None]
+
+
+def _pick_test_sample(trained: trained_model.Trained) -> np.ndarray | None:
+    index = st.number_input("Test sample number", 0, len(trained.splits.y_test) - 1, 0, key="playground_pick")
+    x = trained.splits.x_test[int(index)].numpy()
+    st.plotly_chart(charts.sequence_figure([(x.tolist(), "input")]), key="playground_sequence",
+                    config=CHART_CONFIG)
+    return x[None]
+
+
+def _prediction(trained: trained_model.Trained, x: np.ndarray) -> None:
+    tensor = torch.from_numpy(np.ascontiguousarray(x))
+    if trained.task == "classification":
+        probabilities = trained.probabilities(tensor)[0].tolist()
+        names = trained.splits.class_names or [str(i) for i in range(len(probabilities))]
+        best = int(np.argmax(probabilities))
+        st.markdown(f"Prediction: **{markdown.escape(names[best])}** with probability "
+                    f"**{probabilities[best]:.4f}**")
+        st.plotly_chart(charts.probability_figure(names, probabilities), key="playground_probabilities",
+                        config=CHART_CONFIG)
+    else:
+        values = trained.values(tensor)[0].tolist()
+        st.markdown("Prediction: " + ", ".join(f"**{v:.4g}**" for v in values))
+    buffer = io.BytesIO()
+    np.save(buffer, x, allow_pickle=False)
+    st.download_button("Download this input (.npy)", buffer.getvalue(), file_name="input.npy",
+                       mime="application/octet-stream", key="playground_input",
+                       help="The exact tensor the model received: feed it to the exported ONNX file to compare.")

@@ -1,0 +1,107 @@
+"""Results of a run on the test split: figures, confusion matrix and per-class metrics, the worst
+classified samples, a regression scatter or a forecast plot against the truth."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import torch
+
+from builder import charts, markdown, run_control, trained_model
+from builder.projects import store
+from runtime import datasets
+
+WORST = 8
+CHART_CONFIG = {"displayModeBar": False}
+
+
+def picture(x: torch.Tensor, normalization: dict[str, Any] | None) -> np.ndarray:
+    """A normalized image sample (C, H, W) back to pixels in [0, 1], as (H, W) or (H, W, C) for st.image."""
+    image = x.detach().cpu().numpy().astype(np.float32)
+    if normalization:
+        mean = np.asarray(normalization["mean"], dtype=np.float32).reshape(-1, 1, 1)
+        std = np.asarray(normalization["std"], dtype=np.float32).reshape(-1, 1, 1)
+        image = image * std + mean
+    image = np.clip(image, 0.0, 1.0)
+    return image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
+
+
+def worst_samples(probabilities: torch.Tensor, y: torch.Tensor, count: int = WORST) -> list[int]:
+    """Indices of the test samples whose true class got the lowest probability, worst first."""
+    true_p = probabilities[torch.arange(len(y)), y.long()]
+    return torch.argsort(true_p)[:count].tolist()
+
+
+def per_class_rows(report: Any, class_names: list[str]) -> list[dict[str, Any]]:
+    support = [sum(row) for row in report.confusion]
+    return [{"class": name, "precision": round(p, 3), "recall": round(r, 3), "test samples": n}
+            for name, p, r, n in zip(class_names, report.precision, report.recall, support)]
+
+
+def show(run_id: str | None) -> None:
+    if run_id is None:
+        st.caption("Train the network first: results appear here when a run ends or is stopped.")
+        return
+    job = run_control.registry().job(run_id)
+    if job is not None and job.live:
+        st.info("The run is still training: results appear when it ends or is stopped.")
+        return
+    try:
+        trained = trained_model.load(store(), run_id)
+    except trained_model.NotTrainedYet as e:
+        st.info(str(e))
+        return
+    except (ValueError, LookupError) as e:       # data, graph or checkpoint problems the user can act on
+        st.error(f"The results of run {run_id} cannot be shown: {e}")
+        return
+    evaluation = trained.evaluation()
+    st.markdown(f"**{markdown.escape(trained.run.name)}** on the test split "
+                f"({len(trained.splits.y_test):,} samples), checkpoint `{trained.checkpoint.stem}`")
+    cols = st.columns(max(1, len(evaluation.metrics)))
+    for col, (name, value) in zip(cols, evaluation.metrics.items()):
+        col.metric(name, f"{value:.4f}")
+    if trained.task == "classification":
+        _classification(trained, evaluation)
+    else:
+        _regression(trained, evaluation)
+
+
+def _classification(trained: trained_model.Trained, evaluation: Any) -> None:
+    names = trained.splits.class_names or [str(i) for i in range(len(evaluation.report.confusion))]
+    left, right = st.columns([1.3, 1])
+    left.plotly_chart(charts.confusion_figure(evaluation.report.confusion, names), key="results_confusion",
+                      config=CHART_CONFIG)
+    right.dataframe(per_class_rows(evaluation.report, names), hide_index=True)
+    st.markdown("**Worst classified test samples** (lowest probability for the true class)")
+    y = trained.splits.y_test
+    worst = worst_samples(evaluation.probabilities, y)
+    kind = datasets.DATASETS[trained.splits.name].kind if trained.splits.name in datasets.DATASETS else "table"
+    captions = [f"true {names[int(y[i])]} · predicted {names[int(evaluation.predictions[i])]} "
+                f"({float(evaluation.probabilities[i].max()):.0%})" for i in worst]
+    x = trained.splits.x_test
+    if kind == "image":
+        cols = st.columns(len(worst))
+        for col, i, caption in zip(cols, worst, captions):
+            col.image(picture(x[i], trained.splits.normalization), caption=caption, width="stretch")
+    elif kind == "text" and trained.splits.text_encoder is not None:
+        for i, caption in zip(worst, captions):
+            words = trained.splits.text_encoder.decode(x[i].tolist())
+            st.markdown(f"*{markdown.escape(caption)}*: {markdown.escape(words[:300])}")
+    elif kind == "sequence":
+        samples = [(x[i].tolist(), caption) for i, caption in zip(worst[:4], captions)]
+        st.plotly_chart(charts.sequence_figure(samples), key="results_worst_sequences", config=CHART_CONFIG)
+    else:
+        features = trained.splits.feature_names or [f"x{j}" for j in range(x.shape[-1])]
+        st.dataframe([{"result": c, **dict(zip(features, x[i].tolist()))} for i, c in zip(worst, captions)],
+                     hide_index=True)
+
+
+def _regression(trained: trained_model.Trained, evaluation: Any) -> None:
+    truth = trained.denormalize(trained.splits.y_test.reshape(evaluation.predictions.shape).float())
+    predicted = trained.denormalize(evaluation.predictions)
+    truth, predicted = truth[:, 0].tolist(), predicted[:, 0].tolist()
+    if trained.task == "forecasting":
+        st.plotly_chart(charts.forecast_figure(truth, predicted), key="results_forecast", config=CHART_CONFIG)
+    else:
+        st.plotly_chart(charts.scatter_figure(truth, predicted), key="results_scatter", config=CHART_CONFIG)

@@ -1,0 +1,126 @@
+"""Every run of the project with its settings and final figures; several overlaid; what differs
+between them (settings and graph); and a fork from a checkpoint with changed settings."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import streamlit as st
+
+from builder import charts, markdown, run_control
+from builder.projects import store
+from builder.workspace import Workspace
+from runtime.graph import Graph
+from runtime.jobs import JobError
+from runtime.store import RunInfo
+from runtime.training import ConfigError
+
+SELECT_KEY = "history_selected"
+NOTICE_KEY = "history_notice"
+FIGURES = ("val/loss", "val/acc", "val/r2", "train/loss_epoch")
+CHART_CONFIG = {"displayModeBar": False}
+
+
+def run_rows(runs: list[RunInfo]) -> list[dict[str, Any]]:
+    rows = []
+    for r in runs:
+        row = {"run": r.name, "id": r.id, "status": r.status, "epochs": r.epochs_done,
+               "started": time.strftime("%H:%M:%S", time.localtime(r.created)),
+               "optimizer": r.config.get("optimizer"), "lr": r.config.get("lr"),
+               "batch": r.config.get("batch_size"), "dataset": r.dataset.get("name", "")}
+        row.update({k: round(v, 4) for k, v in r.final_metrics.items() if k in FIGURES and v is not None})
+        rows.append(row)
+    return rows
+
+
+def settings_diff(runs: list[RunInfo]) -> list[dict[str, Any]]:
+    """One row per setting (or dataset option) whose value is not the same in all the runs."""
+    keys = sorted({k for r in runs for k in r.config} | {f"dataset.{k}" for r in runs for k in r.dataset})
+    rows = []
+    for key in keys:
+        values = [r.dataset.get(key[8:]) if key.startswith("dataset.") else r.config.get(key) for r in runs]
+        if any(v != values[0] for v in values):
+            rows.append({"setting": key, **{r.name: str(v) for r, v in zip(runs, values)}})
+    return rows
+
+
+def graph_diff(before: Graph, after: Graph) -> list[str]:
+    """Plain sentences: nodes added or removed, parameters changed, edges added or removed."""
+    old, new = {n.id: n for n in before.nodes}, {n.id: n for n in after.nodes}
+    lines = [f"added {i} ({new[i].type})" for i in new if i not in old]
+    lines += [f"removed {i} ({old[i].type})" for i in old if i not in new]
+    for i in new.keys() & old.keys():
+        for key in sorted(set(old[i].params) | set(new[i].params)):
+            if old[i].params.get(key) != new[i].params.get(key):
+                lines.append(f"{i}.{key}: {old[i].params.get(key)!r} → {new[i].params.get(key)!r}")
+    old_edges = {(e.source, e.target) for e in before.edges}
+    new_edges = {(e.source, e.target) for e in after.edges}
+    lines += [f"wired {s} → {t}" for s, t in sorted(new_edges - old_edges)]
+    lines += [f"unwired {s} → {t}" for s, t in sorted(old_edges - new_edges)]
+    return lines
+
+
+def _fork(ws: Workspace, run_id: str, checkpoint_key: str, lr_key: str, epochs_key: str) -> None:
+    from builder.training_panel import watch
+    try:
+        checkpoint = next(p for p in store().checkpoints(run_id) if p.stem == st.session_state[checkpoint_key])
+        job = run_control.fork(run_id, checkpoint, {"lr": st.session_state[lr_key],
+                                                    "epochs": int(st.session_state[epochs_key])})
+    except (ConfigError, JobError, StopIteration) as e:
+        st.session_state[NOTICE_KEY] = str(e) or "That checkpoint is gone."
+        return
+    watch(job.project_id, job.id)
+
+
+def show(ws: Workspace) -> None:
+    runs = store().list_runs(ws.project_id) if ws.project_id else []
+    if not runs:
+        st.caption("No runs of this project yet.")
+        return
+    st.dataframe(run_rows(runs), hide_index=True)
+    by_id = {r.id: r for r in runs}
+    default = [r.id for r in runs[-2:]]
+    chosen = st.multiselect("Compare runs", list(by_id), default=default, key=SELECT_KEY,
+                            format_func=lambda i: f"{by_id[i].name} ({i})")
+    selected = [by_id[i] for i in chosen if i in by_id]
+    if selected:
+        curves = {f"{r.name}": run_control.series(r.id, ["val/loss", "val/acc", "train/loss"]) for r in selected}
+        left, right = st.columns(2)
+        left.plotly_chart(charts.overlay_figure(curves, "val/loss"), key="history_val_loss", config=CHART_CONFIG)
+        right.plotly_chart(charts.overlay_figure(curves, "val/acc"), key="history_val_acc", config=CHART_CONFIG)
+    if len(selected) >= 2:
+        st.markdown("**What differs**")
+        diff = settings_diff(selected)
+        if diff:
+            st.dataframe(diff, hide_index=True)
+        else:
+            st.caption("Same settings.")
+        first, last = selected[0], selected[-1]
+        if (first.project_id, first.project_version) != (last.project_id, last.project_version):
+            changes = graph_diff(store().load_project(first.project_id, first.project_version).graph,
+                                 store().load_project(last.project_id, last.project_version).graph)
+            st.markdown(f"Graph from {markdown.escape(first.name)} to {markdown.escape(last.name)}: " +
+                        (markdown.escape("; ".join(changes)) if changes else "only positions moved"))
+        else:
+            st.caption("Same graph.")
+    _fork_form(ws, selected[-1] if selected else runs[-1])
+
+
+def _fork_form(ws: Workspace, run: RunInfo) -> None:
+    checkpoints = store().checkpoints(run.id)
+    st.markdown(f"**Fork {markdown.escape(run.name)}** from a checkpoint with changed settings")
+    if not checkpoints:
+        st.caption("This run saved no checkpoint.")
+        return
+    cols = st.columns(4)
+    checkpoint_key, lr_key, epochs_key = (f"fork_{run.id}_checkpoint", f"fork_{run.id}_lr",
+                                          f"fork_{run.id}_epochs")
+    cols[0].selectbox("Checkpoint", [p.stem for p in checkpoints], index=len(checkpoints) - 1, key=checkpoint_key)
+    cols[1].number_input("learning rate", value=float(run.config.get("lr", 1e-3)), min_value=1e-8, max_value=10.0,
+                         format="%g", key=lr_key)
+    cols[2].number_input("epochs", value=int(run.config.get("epochs", 1)), min_value=1, step=1, key=epochs_key)
+    cols[3].button("Fork", key=f"fork_{run.id}", on_click=_fork, args=(ws, run.id, checkpoint_key, lr_key, epochs_key),
+                   disabled=run_control.registry().live_for(run.project_id) is not None)
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice:
+        st.error(notice)

@@ -1,0 +1,309 @@
+"""Data & training: the dataset picker with a preview and credits, the settings form generated from
+TrainConfig, Train / Pause / Resume / Stop, and the live view (progress, curves, gradient heatmap,
+hints) as a fragment that refreshes every second only while a run is live.
+
+The run trains on its own thread (runtime.jobs); this page only reads its log. The watched run of
+each project is kept in the session; a fresh session (a reload) re-attaches to the project's live run.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from builder import charts, markdown, run_control
+from builder.projects import store
+from builder.training_hints import hints
+from builder.workspace import Workspace
+from runtime import datasets
+from runtime.datasets.sizing import size_graph
+from runtime.jobs import JobError
+from runtime.training import ConfigError, TrainConfig, describe
+
+REFRESH_S = 1.0
+WATCH_KEY = "watched_runs"            # project id -> the run this session looks at
+NOTICE_KEY = "training_notice"
+ENDED_STYLE = {"completed": "success", "early_stopped": "success", "stopped": "info",
+               "interrupted": "warning", "diverged": "error", "failed": "error"}
+CHART_CONFIG = {"displayModeBar": False}
+
+
+# --- which run ----------------------------------------------------------------------------------
+def watch(project_id: str, run_id: str) -> None:
+    st.session_state.setdefault(WATCH_KEY, {})[project_id] = run_id
+
+
+def watched_run(ws: Workspace) -> str | None:
+    """The project's live run (so a reload re-attaches), else the one this session last looked at,
+    else the project's latest run."""
+    if ws.project_id is None:
+        return None
+    live = run_control.registry().live_for(ws.project_id)
+    if live is not None:
+        watch(ws.project_id, live.id)
+        return live.id
+    chosen = st.session_state.get(WATCH_KEY, {}).get(ws.project_id)
+    if chosen is not None:
+        return chosen
+    runs = store().list_runs(ws.project_id)
+    return runs[-1].id if runs else None
+
+
+def _notice(text: str) -> None:
+    st.session_state[NOTICE_KEY] = text
+
+
+# --- callbacks ----------------------------------------------------------------------------------
+def _train(ws: Workspace) -> None:
+    try:
+        job = run_control.start(ws)
+    except (ConfigError, JobError, datasets.DatasetError) as e:
+        _notice(str(e))
+        return
+    watch(ws.project_id, job.id)
+
+
+def _resume_stopped(ws: Workspace, run_id: str) -> None:
+    try:
+        job = run_control.resume(run_id)
+    except (ConfigError, JobError) as e:
+        _notice(str(e))
+        return
+    watch(ws.project_id, job.id)
+
+
+def _control(run_id: str, action: str) -> None:
+    job = run_control.registry().job(run_id)
+    if job is not None:
+        getattr(job, action)()
+
+
+def _set_dataset(ws: Workspace, key: str) -> None:
+    name = st.session_state[key]
+    spec = datasets.spec(name)
+    with ws._edit():                              # one undo step: the dataset and the Input it sizes
+        ws.project.dataset = {"name": name}
+        size_graph(ws.graph, spec)
+
+
+def _set_subset(ws: Workspace, key: str) -> None:
+    value = int(st.session_state[key])
+    section = {k: v for k, v in ws.project.dataset.items() if k != "subset"}
+    if value:
+        section["subset"] = value
+    if section != ws.project.dataset:
+        with ws._edit():
+            ws.project.dataset = section
+
+
+def _set_setting(ws: Workspace, name: str, key: str) -> None:
+    value = st.session_state[key]
+    training = {**ws.project.training, name: value}
+    try:
+        TrainConfig.from_dict(training)
+    except ConfigError as e:
+        _notice(str(e))
+        return
+    with ws._edit():
+        ws.project.training = training
+
+
+# --- data ---------------------------------------------------------------------------------------
+def show_dataset(ws: Workspace) -> None:
+    names = list(datasets.DATASETS)
+    current = ws.project.dataset.get("name")
+    key = f"dataset_{ws.token}_{ws.revision}"
+    st.selectbox("Dataset", names, index=names.index(current) if current in names else None,
+                 format_func=lambda n: datasets.DATASETS[n].title, key=key, on_change=_set_dataset,
+                 args=(ws, key), placeholder="Choose a sample dataset")
+    if current not in names:
+        return
+    declared = datasets.DATASETS[current]
+    subset_key = f"subset_{ws.token}_{ws.revision}"
+    st.number_input("Use only this many samples (0 = all)", min_value=0, max_value=10_000_000, step=500,
+                    value=int(ws.project.dataset.get("subset") or 0), key=subset_key, on_change=_set_subset,
+                    args=(ws, subset_key), help="A stratified subset trains faster for quick experiments.")
+    st.caption(f"{markdown.escape(declared.description)} {markdown.escape(declared.size)}, task: {declared.task}."
+               + (" Synthetic: generated here." if declared.synthetic else ""))
+    with st.expander("Credits and licence"):
+        st.markdown(f"**Credit:** {markdown.escape(declared.credits)}  \n**Licence:** "
+                    f"{markdown.escape(declared.licence)}  \n**Source:** {markdown.escape(declared.source)}")
+    try:
+        options = {k: v for k, v in ws.project.dataset.items() if k != "name"}
+        with st.spinner(f"Loading {declared.title}…"):
+            splits = datasets.load(current, **options)
+    except datasets.DatasetError as e:
+        st.error(str(e))
+        return
+    show_preview(declared.kind, splits)
+
+
+def show_preview(kind: str, splits: Any) -> None:
+    """A preview that fits the data: images, a table, sequences or sentences; then the class balance."""
+    sizes = splits.sizes()
+    st.caption(f"{sizes['train']:,} training · {sizes['val']:,} validation · {sizes['test']:,} test samples")
+    samples = splits.preview
+    if kind == "image":
+        cols = st.columns(len(samples))
+        for col, sample in zip(cols, samples):
+            image = np.asarray(sample["x"], dtype=np.float32)          # (C, H, W) in [0, 1]
+            image = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
+            col.image(np.clip(image, 0, 1), caption=str(sample["y"]), width="stretch")
+    elif kind == "table":
+        rows = [dict(s["x"]) if isinstance(s["x"], dict) else dict(zip(splits.feature_names or
+                                                                        range(len(s["x"])), s["x"]))
+                for s in samples]
+        for row, sample in zip(rows, samples):
+            row["target"] = sample["y"]
+        st.dataframe(rows, hide_index=True, height=220)
+    elif kind == "sequence":
+        st.plotly_chart(charts.sequence_figure([(s["x"], s["y"]) for s in samples]), config=CHART_CONFIG,
+                        key="preview_sequences")
+    else:
+        for sample in samples[:5]:
+            st.markdown(f"**{markdown.escape(sample['y'])}**: {markdown.escape(str(sample['x'])[:300])}")
+    if splits.spec.task == "classification":
+        counts = np.bincount(splits.y_train.numpy(), minlength=len(splits.class_names))
+        st.plotly_chart(charts.balance_figure(dict(zip(splits.class_names, counts.tolist()))),
+                        config=CHART_CONFIG, key="preview_balance")
+
+
+# --- settings -----------------------------------------------------------------------------------
+def _setting_widget(ws: Workspace, setting: dict[str, Any], value: Any) -> None:
+    name = setting["name"]
+    key = f"cfg_{ws.token}_{ws.revision}_{name}"
+    common = dict(key=key, help=setting["help"], on_change=_set_setting, args=(ws, name, key))
+    label = name.replace("_", " ")
+    if setting["kind"] == "bool":
+        st.checkbox(label, value=bool(value), **common)
+    elif setting["kind"] == "str":
+        choices = list(setting["choices"])
+        st.selectbox(label, choices, index=choices.index(value) if value in choices else 0, **common)
+    elif setting["kind"] == "int":
+        st.number_input(label, value=int(value), step=1, min_value=_bound(setting["min"], int),
+                        max_value=_bound(setting["max"], int), **common)
+    elif setting["kind"] == "float":
+        st.number_input(label, value=float(value), min_value=_bound(setting["min"], float),
+                        max_value=_bound(setting["max"], float), format="%g", step=_float_step(value),
+                        **common)
+
+
+JS_INT = (1 << 53) - 1           # the largest whole number a browser's number widget holds exactly
+
+
+def _bound(value: Any, kind: type) -> Any:
+    return None if value is None else kind(max(-JS_INT, min(JS_INT, value)))
+
+
+def _float_step(value: float) -> float:
+    return float(10 ** math.floor(math.log10(abs(value)))) if value else 0.01
+
+
+def show_settings(ws: Workspace) -> None:
+    """The form generated from TrainConfig: beginner settings in view, advanced ones folded away."""
+    values = {**TrainConfig().to_dict(), **ws.project.training}
+    settings = [s for s in describe() if s["kind"] in ("bool", "str", "int", "float")]
+    basic = [s for s in settings if not s["advanced"]]
+    cols = st.columns(3)
+    for i, setting in enumerate(basic):
+        with cols[i % 3]:
+            _setting_widget(ws, setting, values[setting["name"]])
+    with st.expander("Advanced settings"):
+        cols = st.columns(3)
+        for i, setting in enumerate(s for s in settings if s["advanced"]):
+            with cols[i % 3]:
+                _setting_widget(ws, setting, values[setting["name"]])
+
+
+# --- run controls and live view -----------------------------------------------------------------
+def show_controls(ws: Workspace, run_id: str | None) -> None:
+    job = run_control.registry().job(run_id) if run_id else None
+    live = job is not None and job.live
+    info = store().run(run_id) if run_id else None
+    cols = st.columns(4)
+    cols[0].button("Train", key="train", type="primary", on_click=_train, args=(ws,), disabled=live,
+                   width="stretch")
+    if live and job.status == "paused":
+        cols[1].button("Resume", key="resume_paused", on_click=_control, args=(run_id, "resume"), width="stretch")
+    elif live:
+        cols[1].button("Pause", key="pause", on_click=_control, args=(run_id, "pause"), width="stretch",
+                       disabled=job.status != "running")
+    elif info is not None and info.status in ("stopped", "interrupted") and store().checkpoints(run_id):
+        cols[1].button("Resume", key="resume_stopped", on_click=_resume_stopped, args=(ws, run_id),
+                       width="stretch", help="Continue exactly where the run stopped, from its last checkpoint")
+    cols[2].button("Stop", key="stop", on_click=_control, args=(run_id, "stop"), disabled=not live,
+                   width="stretch")
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice:
+        st.error(notice)
+
+
+def show_live(run_id: str | None) -> None:
+    if run_id is None:
+        st.caption("No run yet: choose a dataset and press **Train**.")
+        return
+    job = run_control.registry().job(run_id)
+    live = job is not None and job.live
+    st.fragment(_live_view, run_every=REFRESH_S if live else None)(run_id, live)
+
+
+def _live_view(run_id: str, was_live: bool) -> None:
+    job = run_control.registry().job(run_id)
+    info = store().run(run_id)
+    if was_live and (job is None or not job.live):
+        st.rerun()                               # the run ended: refresh the buttons and results too
+    status = job.status if job is not None else info.status
+    series = run_control.series(run_id)
+    st.markdown(f"**{markdown.escape(info.name)}** · {status}")
+    if job is not None and job.live:
+        _progress(job, info, series)
+    else:
+        _ended(status, job.message if job is not None else info.message)
+    for hint in hints(series):
+        st.warning(hint.text)
+    task = datasets.DATASETS[info.dataset["name"]].task if info.dataset.get("name") in datasets.DATASETS \
+        else "classification"
+    left, right = st.columns(2)
+    left.plotly_chart(charts.loss_figure(series), key="chart_loss", config=CHART_CONFIG)
+    right.plotly_chart(charts.metric_figure(series, task), key="chart_metric", config=CHART_CONFIG)
+    left, right = st.columns(2)
+    left.plotly_chart(charts.lr_figure(series), key="chart_lr", config=CHART_CONFIG)
+    right.plotly_chart(charts.gradient_heatmap(series), key="chart_grads", config=CHART_CONFIG)
+
+
+def _progress(job, info, series) -> None:
+    if job.status == "queued":
+        st.info(f"Waiting for a free slot: position {job.queue_position} in the queue.")
+        return
+    p = job.log.progress()
+    losses = series.get("train/loss", [])
+    own = [s for s, _ in job.log.series(["train/loss"]).get("train/loss", [])]
+    elapsed = max(1e-6, time.time() - job.log.started)
+    rate = (own[-1] - own[0] + 1) * info.config.get("batch_size", 0) / elapsed if own else 0.0
+    eta = "—" if not math.isfinite(p["eta_s"]) else f"{p['eta_s']:.0f} s"
+    last = f" · loss {losses[-1][1]:.4f}" if losses else ""
+    epochs = info.config.get("epochs", "?")
+    state = "paused · " if job.status == "paused" else ""
+    st.progress(min(1.0, p["done"]), text=f"{state}epoch {p['epoch']}/{epochs} · step {p['step']}/"
+                f"{p['steps_total']} · {rate:,.0f} samples/s · {eta} left{last}")
+
+
+def _ended(status: str, message: str) -> None:
+    style = ENDED_STYLE.get(status, "info")
+    text = {"diverged": "The run diverged: ", "failed": "The run failed: "}.get(status, "") + (message or status)
+    getattr(st, style)(text)
+
+
+def show(ws: Workspace) -> None:
+    """The whole Data & training tab."""
+    data, settings = st.columns([1, 1.4])
+    with data:
+        show_dataset(ws)
+    with settings:
+        show_settings(ws)
+        run_id = watched_run(ws)
+        show_controls(ws, run_id)
+    show_live(run_id)
