@@ -102,3 +102,47 @@ def test_cache_evicts_least_recent_by_count_and_by_bytes():
     assert len(cache) == 2 and cache.get_or_load("a", {}, lambda: Sized(1)) is a
     cache.get_or_load("big", {}, lambda: Sized(95))
     assert len(cache) == 1 and cache.total_bytes() == 95          # a and c went to make room
+
+
+class FakeResponse:
+    def __init__(self, data):
+        self.data = data
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def read(self, limit):
+        return self.data[:limit]
+
+
+def test_fashion_mnist_download_is_checked_and_kept(monkeypatch, tmp_path):
+    real = images.FASHION_SYSTEM_DIR
+    asked = []
+
+    def urlopen(url, timeout):
+        asked.append(url)
+        return FakeResponse((real / url.rsplit("/", 1)[1]).read_bytes())
+    monkeypatch.setattr(images.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(images, "FASHION_SYSTEM_DIR", tmp_path / "none")
+    monkeypatch.setenv("LAYERBOARD_DATA", str(tmp_path))
+    datasets.CACHE.clear()
+    assert len(datasets.load("fashion_mnist", subset=700).y_test) == 100
+    assert sorted(p.name for p in (tmp_path / "fashion-mnist").iterdir()) == sorted(images.FASHION_SHA256)
+    assert len(asked) == 4 and asked[0].startswith(images.FASHION_URL)
+    datasets.CACHE.clear()
+    datasets.load("fashion_mnist", subset=700)
+    assert len(asked) == 4   # downloaded once: the second load reads the kept files
+
+
+def test_fashion_mnist_corrupt_download_is_thrown_away(monkeypatch, tmp_path):
+    monkeypatch.setattr(images.urllib.request, "urlopen", lambda url, timeout: FakeResponse(b"<html>moved</html>"))
+    monkeypatch.setattr(images, "FASHION_SYSTEM_DIR", tmp_path / "none")
+    monkeypatch.setenv("LAYERBOARD_DATA", str(tmp_path))
+    datasets.CACHE.clear()
+    with pytest.raises(datasets.DatasetError, match="download of train-images-idx3-ubyte.gz .* is corrupt"):
+        datasets.load("fashion_mnist")
+    assert not (tmp_path / "fashion-mnist").exists()
+    datasets.CACHE.clear()
