@@ -41,10 +41,8 @@ class RunLog(Callback):
         self.started = time.time()
         self.steps_total = trainer.config.epochs * trainer.steps_per_epoch
 
-    def on_batch_end(self, trainer: Any, batch: Any) -> None:
-        self.epoch, self.step = batch.epoch, batch.step
-
     def on_metrics(self, trainer: Any, step: int, metrics: dict[str, float]) -> None:
+        self.epoch, self.step = trainer.epoch_offset + trainer.epoch, max(self.step, step)
         with self._lock:
             for name, value in metrics.items():
                 self._series.setdefault(name, []).append((step, value))

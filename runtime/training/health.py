@@ -24,51 +24,50 @@ def layer_params(model: nn.Module) -> dict[str, list[nn.Parameter]]:
     return groups
 
 
-def norms(groups: dict[str, list[torch.Tensor]]) -> torch.Tensor:
-    """One L2 norm per group as a device tensor (one fused kernel, no sync)."""
+def norms(groups: dict[str, list[torch.Tensor]]) -> list[float]:
+    """One L2 norm per group: one fused kernel and one read for all tensors."""
     flat = [t for ts in groups.values() for t in ts]
     if not flat:
-        return torch.zeros(0)
-    per_tensor = torch.stack(torch._foreach_norm(flat))     # (T,)
-    sizes = torch.tensor([len(ts) for ts in groups.values()], device=per_tensor.device)
-    owner = torch.repeat_interleave(torch.arange(len(groups), device=per_tensor.device), sizes)
-    return torch.zeros(len(groups), device=per_tensor.device,
-                       dtype=per_tensor.dtype).index_add_(0, owner, per_tensor.square()).sqrt()
+        return [0.0] * len(groups)
+    per_tensor = iter(torch.stack(torch._foreach_norm(flat)).tolist())
+    return [math.sqrt(sum(next(per_tensor) ** 2 for _ in ts)) for ts in groups.values()]
 
 
 def grad_norms(groups: dict[str, list[nn.Parameter]]) -> dict[str, float]:
     """Gradient norm per layer (zero where a layer got no gradient)."""
     grads = {k: [p.grad if p.grad is not None else torch.zeros(()) for p in ps]
              for k, ps in groups.items()}
-    return dict(zip(groups, norms(grads).tolist()))
+    return dict(zip(groups, norms(grads)))
 
 
 def weight_norms(groups: dict[str, list[nn.Parameter]]) -> dict[str, float]:
-    return dict(zip(groups, norms({k: [p.detach() for p in ps] for k, ps in groups.items()}).tolist()))
+    return dict(zip(groups, norms({k: [p.detach() for p in ps] for k, ps in groups.items()})))
 
 
-@torch.no_grad()
-def dead_relu(model: nn.Module, probe: torch.Tensor) -> dict[str, float]:
-    """Share of each ReLU's units that output zero for every sample of `probe` (dead units)."""
-    node_ids = getattr(model, "node_ids", {}) or {}
-    found: dict[str, float] = {}
-    hooks = []
-    for name, child in model.named_children():
-        if isinstance(child, DYING):
-            def record(_m, _inp, out, key=node_ids.get(name, name)):
-                found[key] = (out == 0).all(dim=0).float().mean().item()
-            hooks.append(child.register_forward_hook(record))
-    if not hooks:
-        return {}
-    was_training = model.training
-    model.eval()
-    try:
-        model(probe)
-    finally:
-        model.train(was_training)
-        for h in hooks:
+class DeadUnits:
+    """While active, records for each ReLU the share of its units that output zero for every
+    sample of the batch passing through (dead units). Used around one training step per epoch."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+        self.fractions: dict[str, float] = {}
+        self._outputs: dict[str, torch.Tensor] = {}
+        self._hooks: list = []
+
+    def __enter__(self) -> "DeadUnits":
+        node_ids = getattr(self.model, "node_ids", {}) or {}
+        for name, child in self.model.named_children():
+            if isinstance(child, DYING):
+                def record(_m, _inp, out, key=node_ids.get(name, name)):
+                    self._outputs[key] = (out.detach() == 0).all(dim=0).float().mean()
+                self._hooks.append(child.register_forward_hook(record))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for h in self._hooks:
             h.remove()
-    return found
+        if self._outputs:
+            self.fractions = dict(zip(self._outputs, torch.stack(list(self._outputs.values())).tolist()))
 
 
 def diagnose_nonfinite(loss: float, epoch: int, step: int, lr: float,

@@ -1,9 +1,10 @@
 """The training loop: in-memory tensors, shuffled index slices, callbacks, stop/pause, checkpoints.
 
 Hot path per step: slice a batch by index, forward, loss, backward, (clip), optimizer step. The
-loss stays on the device in a small buffer that is read once per `log_every` steps (and at steps
-1, 2, 4, 8 so the first curve point shows at once): one sync gives every step's value, the NaN
-check and the per-layer gradient norms.
+loss stays on the device (a list of scalar tensors) and is read once per `log_every` steps (and at
+steps 1, 2, 4, 8 so the first curve point shows at once): one sync gives every step's value, the
+NaN check and the per-layer gradient norms. Dead ReLUs are counted on the epoch's last training
+batch through forward hooks, so no extra forward pass is spent on them.
 """
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ from runtime.training.optim import Schedule, make_optimizer, make_schedule
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 MAXIMIZED = ("val/acc", "val/r2")
 EARLY_CHECKS = (1, 2, 4, 8)
-PROBE = 256                        # samples used to count dead ReLUs at each epoch end
 
 
 @dataclass
@@ -128,8 +128,11 @@ class Trainer:
             self.train_model = torch.compile(self.train_model)
         self.perm: torch.Tensor | None = None
         self.batch = 0                                     # next batch index in the current epoch
-        self.buffer = torch.zeros(max(cfg.log_every, max(EARLY_CHECKS)), device=self.device)
-        self.buffered: list[int] = []                      # batch sizes of the buffered losses
+        self.pending: list[torch.Tensor] = []              # losses not read yet, on the device
+        self.pending_sizes: list[int] = []                 # their batch sizes
+        self.dead: dict[str, float] = {}
+        self.batch_listeners = [cb for cb in self.callbacks
+                                if type(cb).on_batch_end is not Callback.on_batch_end]
         self.epoch_loss = 0.0
         self.epoch_samples = 0
         self.epoch_seconds = 0.0
@@ -213,13 +216,18 @@ class Trainer:
                 xb, yb = self.x[idx], self.y[idx]
                 if self.augment is not None:
                     xb = self.augment(xb, self.aug_generator)
-                loss = self._train_step(xb, yb)
+                if i == self.steps_per_epoch - 1:
+                    with health.DeadUnits(self.model) as dead:
+                        loss = self._train_step(xb, yb)
+                    self.dead = dead.fractions
+                else:
+                    loss = self._train_step(xb, yb)
                 self.batch, self.step = i + 1, self.step + 1
-                self.buffer[len(self.buffered)] = loss.detach()
-                self.buffered.append(len(idx))
-                for cb in self.callbacks:
+                self.pending.append(loss.detach())
+                self.pending_sizes.append(len(idx))
+                for cb in self.batch_listeners:
                     cb.on_batch_end(self, Batch(self.epoch_offset + self.epoch, i, self.step, len(idx), loss.detach()))
-                if len(self.buffered) == len(self.buffer) or self.step % cfg.log_every == 0 or self.step in EARLY_CHECKS:
+                if self.step % cfg.log_every == 0 or self.step in EARLY_CHECKS:
                     self._flush()
         finally:
             self.epoch_seconds += time.perf_counter() - started
@@ -243,9 +251,9 @@ class Trainer:
 
     def _flush(self) -> None:
         """Reads the buffered losses (one sync), checks them, and reports them with the layer norms."""
-        if not self.buffered:
+        if not self.pending:
             return
-        values = self.buffer[:len(self.buffered)]
+        values = torch.stack(self.pending)
         if self.world and self.world.size > 1:
             values = self.world.average(values.clone())
         losses = values.tolist()
@@ -256,9 +264,9 @@ class Trainer:
                 raise Diverged(health.diagnose_nonfinite(value, self.epoch_offset + self.epoch, first + j,
                                                          self._lr(), self.grads_before, grads))
         self.grads_before = grads
-        self.epoch_loss += sum(v * n for v, n in zip(losses, self.buffered))
-        self.epoch_samples += sum(self.buffered)
-        self.buffered = []
+        self.epoch_loss += sum(v * n for v, n in zip(losses, self.pending_sizes))
+        self.epoch_samples += sum(self.pending_sizes)
+        self.pending, self.pending_sizes = [], []
         for j, value in enumerate(losses):
             self._emit(first + j, {"train/loss": value})
         self._emit(self.step, {"lr": self._lr(), **{f"grad_norm/{k}": v for k, v in grads.items()}})
@@ -276,8 +284,7 @@ class Trainer:
             out = evaluation.predict(self.model, self.x_val)
             m.update(evaluation.metrics(out, self.y_val, self.task, self.loss_fn, "val", self._probabilities))
         m.update({f"weight_norm/{k}": v for k, v in health.weight_norms(self.layers).items()})
-        probe = (self.x_val if self.x_val is not None else self.x)[:PROBE]
-        m.update({f"dead_relu/{k}": v for k, v in health.dead_relu(self.model, probe).items()})
+        m.update({f"dead_relu/{k}": v for k, v in self.dead.items()})
         self._emit(self.step, m)
         self.last_metrics = m
         monitored = m.get("train/loss_epoch" if cfg.monitor == "train/loss" else cfg.monitor,
