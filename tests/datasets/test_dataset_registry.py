@@ -3,6 +3,9 @@
 Adding a dataset to DATASETS without adding it to EXPECTED fails `test_every_dataset_is_expected`.
 """
 import importlib
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -193,3 +196,12 @@ def test_every_bad_option_value_is_a_dataset_error(name):
 def test_penguin_features_do_not_depend_on_the_subset():
     for seed in range(5):
         assert datasets.load("penguins", subset=12, seed=seed).x_train.shape[1] == 9
+
+
+def test_registry_and_spec_import_no_heavy_package():
+    code = ("import sys; from runtime import datasets; datasets.spec('penguins'); datasets.spec('imdb'); "
+            "print(sorted(m for m in ('torch', 'numpy', 'sklearn', 'sktime', 'pandas', 'statsmodels', 'PIL') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]"
