@@ -24,3 +24,15 @@ def test_a_sized_graph_compiles_from_its_own_input_node():
     compiled = compile(project.graph)              # no spec: the Input node's shape is all it has
     assert compiled.input_shape == spec.input_shape
     assert compiled.input_shape != (1, 8, 8)       # the template was drawn for digits 8x8
+
+
+def test_every_template_fits_its_dataset_and_keeps_the_sized_input():
+    for path in sorted(TEMPLATES.glob("*.json")):
+        project = load_project(path)
+        section = dict(project.dataset)
+        spec = datasets.spec(section.pop("name"), **section)
+        assert compile(project.graph, spec).ok, path.name
+        before = {n.id: dict(n.params) for n in project.graph.nodes if n.type == "Input"}
+        size_graph(project.graph, spec)
+        for node_id, params in before.items():   # a template is saved already sized to its dataset
+            assert params["shape"] == project.graph.node(node_id).params["shape"], path.name
