@@ -41,7 +41,7 @@ def _number(text: str) -> float | None:
         return None
 
 
-def _column(name: str, cells: list[str], lines: list[int], filename: str) -> np.ndarray:
+def _column(name: str, cells: list[str], lines: list[int], filename: str, target: bool = False) -> np.ndarray:
     """float64 with NaN for missing values, or object with None for missing text."""
     present = [(i, c.strip()) for i, c in enumerate(cells) if c.strip().lower() not in MISSING]
     numbers = [(i, c, _number(c)) for i, c in present]
@@ -58,7 +58,7 @@ def _column(name: str, cells: list[str], lines: list[int], filename: str) -> np.
                            f"{share:.0f}% of this column are numbers. Fix the value, or leave the cell empty "
                            "for a missing value.")
     distinct = Counter(c for _, c in present)
-    if len(distinct) > MAX_CATEGORIES:
+    if len(distinct) > MAX_CATEGORIES and not target:   # a target's classes have their own limit
         raise DatasetError(f"{filename} column '{name}' holds {len(distinct):,} different text values: too many to "
                            f"one-hot encode (limit {MAX_CATEGORIES}). Drop it with drop=['{name}'].")
     out = np.full(len(cells), None, dtype=object)
@@ -118,7 +118,7 @@ def read_csv(data: bytes, target: str, task: str | None = None, *, filename: str
     if len(rows) < MIN_ROWS:
         raise DatasetError(f"{filename} has {len(rows)} data rows: at least {MIN_ROWS} are needed to split "
                            "into training, validation and test data.")
-    columns = {name: _column(name, [r[i] for r in rows], lines, filename)
+    columns = {name: _column(name, [r[i] for r in rows], lines, filename, name == target)
                for i, name in enumerate(header) if name not in drop}
     y = columns.pop(target)
     if not columns:

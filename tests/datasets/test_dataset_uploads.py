@@ -103,6 +103,8 @@ def test_csv_missing_target_unknown_column_and_free_text_column():
     with pytest.raises(Error, match="column 'colour' holds 150 different text values.*drop=\\['colour'\\]"):
         datasets.load_csv(csv_bytes(names), target="kind")
     assert datasets.load_csv(csv_bytes(names), target="kind", drop=["colour"]).x_train.shape[1] == 2
+    many = [(i, 1, "red", f"class {i % 120}") for i in range(240)]   # a target may have many classes
+    assert datasets.load_csv(csv_bytes(many), target="kind").spec.output_size == 120
 
 
 def test_csv_too_big_is_refused_before_parsing():
