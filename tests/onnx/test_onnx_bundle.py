@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_file
 
 from runtime import datasets
-from runtime.graph import load_project
+from runtime.graph import Edge, Node, load_project
 from runtime.onnx.bundle import build_bundle
 from runtime.onnx.errors import ExportFailed
 
@@ -41,13 +41,26 @@ def _load_generated_model(folder: Path, settings: dict) -> torch.nn.Module:
     return getattr(module, settings["model_class"])()
 
 
-def test_bundle_trains_one_epoch_and_its_onnx_runs(tmp_path):
+def add_final_softmax(project) -> None:
+    """The same network ending in Softmax: training must skip it, the .onnx then holds logits."""
+    output = next(n for n in project.graph.nodes if n.type == "Output")
+    edge = next(e for e in project.graph.edges if e.target == output.id)
+    project.graph.nodes.append(Node("softmax9", "Softmax", {}))
+    project.graph.edges.append(Edge("softmax9", output.id))
+    edge.target = "softmax9"
+
+
+@pytest.mark.parametrize("final_softmax", [False, True], ids=["logits", "final-softmax"])
+def test_bundle_trains_one_epoch_and_its_onnx_runs(tmp_path, final_softmax):
     project = load_project(ROOT / "runtime" / "templates" / "mlp.json")
+    if final_softmax:
+        add_final_softmax(project)
     data, exported = build_bundle(project)
     folder = _unzip(data, tmp_path)
     assert sorted(p.name for p in folder.iterdir()) == FILES
     assert exported.verification.passed
     settings = json.loads((folder / "settings.json").read_text())
+    assert settings["final_layer_skipped_in_training"] == ("softmax9" if final_softmax else None)
     assert settings["training"]["optimizer"] == project.training.get("optimizer", "adam")
 
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": ""}
