@@ -70,16 +70,15 @@ def read_image_zip(data: bytes, *, filename: str = "upload.zip", image_size: Any
                                "Resize them, or pass image_size=[height, width] to resize while loading.")
         images.append(image)
         labels.append(parts[-2])
+        if len(images) * image.width * image.height * 3 > MAX_TOTAL_VALUES:   # checked as it grows
+            raise DatasetError(f"{filename}: {len(images):,} images of {image.width}x{image.height} and more are too "
+                               "much data to hold in memory; pass a smaller image_size or upload fewer images.")
     classes = sorted(set(labels))
     if len(classes) < 2:
         raise DatasetError(f"{filename} holds {len(images)} images in {len(classes)} class folder(s) "
                            f"({', '.join(classes) or 'none'}): expected one folder per class, two classes or more, "
                            f"with images ending in {', '.join(IMAGE_SUFFIXES)}.")
     colour = any(im.mode not in GREY_MODES for im in images)
-    width, height = images[0].size
-    if len(images) * width * height * (3 if colour else 1) > MAX_TOTAL_VALUES:
-        raise DatasetError(f"{filename}: {len(images):,} images of {width}x{height} are too much data to hold in "
-                           "memory; pass a smaller image_size or fewer images.")
     mode = "RGB" if colour else "L"
     pixels = np.stack([np.asarray(im.convert(mode), dtype=np.uint8) for im in images])   # (N, H, W[, 3])
     x = pixels.transpose(0, 3, 1, 2) if colour else pixels[:, None]                      # (N, C, H, W)

@@ -190,6 +190,14 @@ def test_zip_bomb_is_refused_by_declared_size(monkeypatch):
         datasets.load_image_zip(bomb)
 
 
+def test_zip_of_too_many_pixels_is_refused_while_reading(monkeypatch):
+    from runtime.datasets import zip_upload
+    monkeypatch.setattr(zip_upload, "MAX_TOTAL_VALUES", 10 * 10 * 3 * 5)
+    files = {f"{c}/{i}.png": png(10, 10) for c in "ab" for i in range(5)}
+    with pytest.raises(Error, match="6 images of 10x10 and more are too much data"):
+        datasets.load_image_zip(zip_bytes(files))
+
+
 def test_zip_without_class_folders_or_with_broken_images():
     with pytest.raises(Error, match="x.png is not inside a class folder"):
         datasets.load_image_zip(zip_bytes({"x.png": png(4, 4)}))
