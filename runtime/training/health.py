@@ -70,15 +70,20 @@ class DeadUnits:
             self.fractions = dict(zip(self._outputs, torch.stack(list(self._outputs.values())).tolist()))
 
 
-def diagnose_nonfinite(loss: float, epoch: int, step: int, lr: float,
-                       before: dict[str, float] | None, now: dict[str, float]) -> str:
-    """Plain words for a NaN/inf loss: when, which layer's gradients blew up, and what to do.
+def diagnose_divergence(loss: float, start: float | None, epoch: int, step: int, lr: float,
+                        before: dict[str, float] | None, now: dict[str, float]) -> str:
+    """Plain words for a NaN/inf or exploded loss: when, which layer's gradients blew up, what to do.
 
     `before` are the per-layer gradient norms at the last check where the loss was finite,
     `now` those after the failing step. The culprit is the layer with the largest finite norm
     before the failure, or else the layer nearest the output whose gradient is not finite.
     """
-    what = "NaN" if math.isnan(loss) else "infinite"
+    if math.isnan(loss):
+        what = "loss became NaN"
+    elif math.isinf(loss):
+        what = "loss became infinite"
+    else:
+        what = f"loss exploded to {loss:.3g}" + (f" (it started at {start:.3g})" if start is not None else "")
     layer, figure = None, ""
     finite_before = {k: v for k, v in (before or {}).items() if math.isfinite(v)}
     if finite_before and max(finite_before.values()) > 0:
@@ -93,5 +98,5 @@ def diagnose_nonfinite(loss: float, epoch: int, step: int, lr: float,
             layer = max(finite_now, key=finite_now.get)
             figure = f" (gradient norm {finite_now[layer]:.3g}, the largest of all layers)"
     where = f"gradients exploded in {layer}{figure}" if layer else "the gradients exploded"
-    return (f"loss became {what} at epoch {epoch + 1} step {step}: {where}; lower the learning rate "
+    return (f"{what} at epoch {epoch + 1} step {step}: {where}; lower the learning rate "
             f"(now {lr:g}) or enable gradient clipping.")

@@ -27,6 +27,9 @@ from runtime.training.optim import Schedule, make_optimizer, make_schedule
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 MAXIMIZED = ("val/acc", "val/r2")
 EARLY_CHECKS = (1, 2, 4, 8)
+# A loss 10,000 times its starting value (or above 10,000 when it started below 1) has exploded,
+# even if ReLUs then die and it settles at a finite, useless plateau.
+EXPLODED = 1e4
 
 
 @dataclass
@@ -40,7 +43,7 @@ class TrainResult:
 
 
 class Diverged(Exception):
-    """The loss became NaN or infinite; the message is the diagnosis."""
+    """The loss became NaN or infinite, or exploded; the message is the diagnosis."""
 
 
 def resolve_device(name: str) -> torch.device:
@@ -137,6 +140,7 @@ class Trainer:
         self.epoch_samples = 0
         self.epoch_seconds = 0.0
         self.grads_before: dict[str, float] | None = None
+        self.start_loss: float | None = None               # the run's first loss, the yardstick for "exploded"
         self.best: float | None = None
         self.best_epoch: int | None = None
         self.bad_epochs = 0
@@ -259,10 +263,13 @@ class Trainer:
         losses = values.tolist()
         grads = health.grad_norms(self.layers)
         first = self.step - len(losses) + 1
+        if self.start_loss is None and math.isfinite(losses[0]):
+            self.start_loss = losses[0]
+        limit = EXPLODED * max(self.start_loss or 1.0, 1.0)
         for j, value in enumerate(losses):
-            if not math.isfinite(value):
-                raise Diverged(health.diagnose_nonfinite(value, self.epoch_offset + self.epoch, first + j,
-                                                         self._lr(), self.grads_before, grads))
+            if not math.isfinite(value) or value > limit:
+                raise Diverged(health.diagnose_divergence(value, self.start_loss, self.epoch_offset + self.epoch,
+                                                          first + j, self._lr(), self.grads_before, grads))
         self.grads_before = grads
         self.epoch_loss += sum(v * n for v, n in zip(losses, self.pending_sizes))
         self.epoch_samples += sum(self.pending_sizes)
@@ -347,7 +354,7 @@ class Trainer:
                  "epoch_sums": [self.epoch_loss, self.epoch_samples, self.epoch_seconds],
                  "best": {"value": self.best, "epoch": self.best_epoch, "bad_epochs": self.bad_epochs,
                           "state": self.best_state},
-                 "grads_before": self.grads_before, "metrics": self.last_metrics}
+                 "grads_before": self.grads_before, "start_loss": self.start_loss, "metrics": self.last_metrics}
         if self.device.type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state()
         return checkpoints.save(stem, self.model.state_dict(), state)
@@ -386,3 +393,4 @@ class Trainer:
         self.best, self.best_epoch, self.bad_epochs = best["value"], best["epoch"], best["bad_epochs"]
         self.best_state = best["state"]
         self.grads_before, self.last_metrics = state["grads_before"], state["metrics"]
+        self.start_loss = state["start_loss"]

@@ -95,6 +95,6 @@ def test_crashes_and_bad_settings_mark_the_run_failed_and_the_registry_goes_on(t
     nan = registry.submit("p", lambda cbs, ctl: Trainer(mlp(), data, TrainConfig(optimizer="sgd", lr=10.0),
                                                         callbacks=cbs, control=ctl))
     assert nan.wait(30) and nan.status == "diverged"
-    assert store.run(nan.id).message.startswith("loss became")
+    assert store.run(nan.id).message.startswith("loss exploded to")
     ok = registry.submit("p", builder(epochs=1))
     assert ok.wait(60) and ok.status == "completed"

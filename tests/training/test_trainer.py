@@ -141,11 +141,23 @@ def test_a_huge_learning_rate_ends_with_a_diagnosis_naming_a_layer():
     data.x_train = data.x_train * 1e3
     model = NamedClassifier()
     result = Trainer(model, data, TrainConfig(optimizer="sgd", lr=10.0, momentum=0.9, epochs=5)).fit()
-    assert result.status == "diverged"
-    assert result.reason.startswith("loss became ") and "at epoch 1 step" in result.reason
-    assert "gradients exploded in dense_1" in result.reason or "gradients exploded in classifier" in result.reason
-    assert "lower the learning rate (now 10)" in result.reason
+    assert result.status == "diverged" and result.steps == 2
+    assert result.reason.startswith("loss exploded to ") and "at epoch 1 step 2: gradients exploded in " \
+        "classifier (gradient norm" in result.reason
+    assert result.reason.endswith("lower the learning rate (now 10) or enable gradient clipping.")
     assert model.output_logits is False
+
+
+def test_a_nan_loss_names_the_step_it_appeared_at():
+    data = quadrants()
+    data.x_train = data.x_train.clone()
+    data.x_train[700] = float("nan")
+    result = Trainer(NamedClassifier(), data, TrainConfig(epochs=3, batch_size=32, log_every=10)).fit()
+    assert result.status == "diverged"
+    assert result.reason.startswith("loss became NaN at epoch 1 step ")
+    bad_step = int(result.reason.split("step ")[1].split(":")[0])
+    order = torch.randperm(960, generator=torch.Generator().manual_seed(0))
+    assert (order == 700).nonzero().item() // 32 + 1 == bad_step
 
 
 class Exploding(nn.Module):
