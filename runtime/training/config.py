@@ -60,7 +60,7 @@ class TrainConfig:
                              max=1000, advanced=True)
     min_delta: float = _setting(0.0, "Smallest change that counts as an improvement.", min=0.0,
                                 advanced=True)
-    restore_best: bool = _setting(True, "At the end, keep the weights of the best epoch.",
+    restore_best: bool = _setting(True, "With early stopping, end with the weights of the best epoch.",
                                   advanced=True)
     clip: str = _setting("none", "Gradient clipping: by total norm or by value.", choices=CLIPS,
                          advanced=True)
