@@ -241,3 +241,31 @@ def test_user_errors_are_config_errors():
         Trainer(mlp(), quadrants(), TrainConfig(loss="mse")).fit()
     with pytest.raises(ConfigError, match="training split is empty or uneven"):
         Trainer(mlp(), quadrants(n=0), TrainConfig()).fit()
+
+
+@pytest.mark.parametrize("settings", [
+    {"optimizer": "sgd", "lr": 0.1, "nesterov": True},
+    {"optimizer": "rmsprop", "lr": 0.003, "momentum": 0.0},
+    {"optimizer": "adamw", "lr": 0.01, "weight_decay": 0.01},
+    {"loss": "bce", "lr": 0.01},
+    {"label_smoothing": 0.1, "lr": 0.01, "clip": "value", "clip_value": 0.5},
+])
+def test_each_optimizer_and_classification_loss_learns(settings):
+    history = History()
+    Trainer(mlp(), quadrants(), TrainConfig(epochs=4, **settings), callbacks=[history]).fit()
+    losses = history.values("val/loss")
+    assert losses[-1] < losses[0] and history.values("val/acc")[-1] > 0.8
+
+
+@pytest.mark.parametrize("loss", ["mae", "huber"])
+def test_regression_losses_learn(loss):
+    result = Trainer(mlp(inputs=4, outputs=1), linear_targets(), TrainConfig(epochs=10, lr=0.01, loss=loss)).fit()
+    assert result.metrics["val/r2"] > 0.8
+
+
+def test_an_l1_penalty_shrinks_the_weights():
+    def total_weight(l1):
+        model = mlp()
+        Trainer(model, quadrants(), TrainConfig(epochs=3, lr=0.01, l1=l1)).fit()
+        return sum(p.abs().sum().item() for p in model.parameters() if p.dim() > 1)
+    assert total_weight(0.01) < 0.5 * total_weight(0.0)
