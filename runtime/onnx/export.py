@@ -70,14 +70,33 @@ def _torchscript(module: nn.Module, args: tuple, opset: int, dynamic: dict | Non
 
 
 def _dynamo(module: nn.Module, args: tuple, opset: int, dynamic: dict | None) -> onnx.ModelProto:
-    shapes = None
-    if dynamic is not None:
-        shapes = ({d: torch.export.Dim(name, min=1) for d, name in dynamic["input"].items()},)
+    # Dim.AUTO lets torch.export find each axis's range itself; a named Dim without the right
+    # bounds (PositionalEncoding's max_len) fails first and is retried relaxed, 3x slower.
+    # torch.export first, non-strict (Python runs as is): torch.onnx.export on the module would try
+    # strict tracing first, which takes seconds longer here.
+    shapes = None if dynamic is None else ({d: torch.export.Dim.AUTO for d in dynamic["input"]},)
     names = [f"{INPUT_NAME}{i or ''}" for i in range(len(args))]
-    program = torch.onnx.export(module, args, None, dynamo=True, external_data=False, opset_version=opset,
-                                input_names=names, output_names=[OUTPUT_NAME], dynamic_shapes=shapes,
-                                verbose=False)
-    return program.model_proto
+    exported = torch.export.export(module, args, dynamic_shapes=shapes, strict=False)
+    program = torch.onnx.export(exported, args, None, dynamo=True, external_data=False, opset_version=opset,
+                                input_names=names, output_names=[OUTPUT_NAME], verbose=False)
+    model = program.model_proto
+    if dynamic is not None:
+        _name_axes(model, dynamic)
+    return model
+
+
+def _name_axes(model: onnx.ModelProto, dynamic: dict) -> None:
+    """Gives the symbolic sizes torch.export chose ("s0", "s27") the names the input declares."""
+    renames: dict[str, str] = {}
+    for value, axes in ((model.graph.input[0], dynamic["input"]), (model.graph.output[0], dynamic["output"])):
+        dims = value.type.tensor_type.shape.dim
+        for axis, name in axes.items():
+            if axis < len(dims) and dims[axis].dim_param:
+                renames.setdefault(dims[axis].dim_param, name)
+    for value in [*model.graph.input, *model.graph.output, *model.graph.value_info]:
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.dim_param in renames:
+                dim.dim_param = renames[dim.dim_param]
 
 
 _RUN: dict[str, Callable[[nn.Module, tuple, int, dict | None], onnx.ModelProto]] = {
