@@ -47,6 +47,7 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "runtime" / "templates"
 # (label, template, dataset section or None for the template's, training samples used, epochs)
 CASES = [("MLP", "mlp", None, None, 30),
          ("CNN (LeNet-5)", "lenet5", None, 2048, 3),
+         ("ResNet (small)", "resnet_small", None, 256, 1),
          ("LSTM", "lstm", None, None, 60),
          ("Transformer", "transformer", None, 1024, 2)]
 
