@@ -269,3 +269,25 @@ def test_an_l1_penalty_shrinks_the_weights():
         Trainer(model, quadrants(), TrainConfig(epochs=3, lr=0.01, l1=l1)).fit()
         return sum(p.abs().sum().item() for p in model.parameters() if p.dim() > 1)
     assert total_weight(0.01) < 0.5 * total_weight(0.0)
+
+
+def tiny_cnn(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(64, 2))
+
+
+def test_a_conv_net_trains_channels_last_resumes_exactly_and_ends_contiguous(tmp_path):
+    from types import SimpleNamespace
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 1, 4, 4, generator=g)
+    data = SimpleNamespace(x_train=x, y_train=(x.mean(dim=(1, 2, 3)) > 0).long())
+    cfg = TrainConfig(epochs=3, batch_size=20, lr=0.01)
+    straight = tiny_cnn()
+    assert Trainer(straight, data, cfg).fit().metrics["train/loss_epoch"] < 0.5
+    assert all(p.is_contiguous() for p in straight.parameters())
+    control = RunControl()
+    first = tiny_cnn()
+    Trainer(first, data, cfg, control=control, callbacks=[StopAt(13, control), Checkpointer(tmp_path)]).fit()
+    resumed = tiny_cnn(seed=1)
+    Trainer(resumed, data, cfg).fit(resume_from=tmp_path / "last")
+    assert same_weights(resumed, straight)
