@@ -132,9 +132,9 @@ def export_project(project: Project, compiled: Compiled, weights: dict[str, torc
     model = export_module(module, sample, exporter=exporter, opset=opset,
                           sequence=_has_sequence(compiled), metadata=metadata)
     model.doc_string = f"{project.name}: exported by Layerboard; see metadata_props for preprocessing."
-    verification = require(verify(model, module, data.samples))
-    return VerifiedExport(model.SerializeToString(), verification, read_metadata(model),
-                          time.perf_counter() - start)
+    serialized = model.SerializeToString()
+    verification = require(verify(model, module, data.samples, data=serialized))
+    return VerifiedExport(serialized, verification, read_metadata(model), time.perf_counter() - start)
 
 
 def _has_sequence(compiled: Compiled) -> bool:

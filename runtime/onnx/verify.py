@@ -41,7 +41,7 @@ class Verification:
                 f"tolerance {self.tolerance:g}: {verdict}")
 
 
-def check_model(model: onnx.ModelProto) -> None:
+def check_model(model: onnx.ModelProto | bytes) -> None:
     """onnx.checker with full_check (types and shapes inferred); VerificationFailed says why."""
     try:
         onnx.checker.check_model(model, full_check=True)
@@ -73,10 +73,13 @@ def _batches(samples: torch.Tensor, dynamic: set[int]) -> list[torch.Tensor]:
 
 
 def verify(model: onnx.ModelProto, module: nn.Module, samples: torch.Tensor,
-           tolerance: float = TOLERANCE) -> Verification:
-    """Runs the checker, then onnxruntime and `module` (eval mode) on `samples`; never raises on a mismatch."""
-    check_model(model)
-    runner = session(model)
+           tolerance: float = TOLERANCE, data: bytes | None = None) -> Verification:
+    """Runs the checker, then onnxruntime and `module` (eval mode) on `samples`; never raises on a mismatch.
+
+    `data`: the model already serialized (VGG-16 takes 3 s to serialize: do it once)."""
+    data = data if data is not None else model.SerializeToString()
+    check_model(data)
+    runner = session(data)
     name = runner.get_inputs()[0].name
     dynamic = _dynamic_dims(model)
     batches = _batches(samples, dynamic)

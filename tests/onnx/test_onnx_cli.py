@@ -28,7 +28,7 @@ def test_export_prints_the_figures_and_writes_the_file(tmp_path, capsys):
 
 
 def test_export_refused_when_verification_fails(tmp_path, capsys, monkeypatch):
-    strict = lambda model, module, samples: verify(model, module, samples, tolerance=0.0)  # noqa: E731
+    strict = lambda model, module, samples, **kw: verify(model, module, samples, tolerance=0.0, **kw)  # noqa: E731
     verify = project_export.verify
     monkeypatch.setattr(project_export, "verify", strict)
     out = tmp_path / "mlp.onnx"
