@@ -8,6 +8,7 @@ something newer happened there (its own state then comes back and wins).
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,7 @@ class CanvasMemory:
     token: str | None = None
     nodes: set[str] = field(default_factory=set)
     edges: set[tuple[str, str]] = field(default_factory=set)
+    pushed: tuple = ((), 0)        # (drawing, timestamp) last sent to the browser
 
 
 def parse_report(value: Any) -> Report | None:
@@ -145,11 +147,33 @@ def flow_edges(ws: Workspace, compiled: Compiled) -> list[StreamlitFlowEdge]:
     return edges
 
 
+def _drawing(nodes: list[dict], edges: list[dict]) -> tuple:
+    """What the user sees of a canvas state, comparable between the browser's copy and ours."""
+    return (tuple((n.get("id"), (n.get("position") or {}).get("x"), (n.get("position") or {}).get("y"),
+                   (n.get("data") or {}).get("content"), json.dumps(n.get("style"), sort_keys=True))
+                  for n in nodes),
+            tuple((e.get("source"), e.get("target"), e.get("label")) for e in edges))
+
+
 def show(ws: Workspace, compiled: Compiled, height: int = 640) -> None:
-    """Draws the canvas. What the user does on it arrives with the next run (take_report)."""
+    """Draws the canvas. What the user does on it arrives with the next run (take_report).
+
+    The component takes a pushed state when its timestamp is not older than the browser's last
+    report, then reports back: a new timestamp each time. Pushing that timestamp on every run would
+    start the exchange again forever, so the timestamp moves only when the browser's copy differs
+    from ours; otherwise the arguments stay byte-identical and the browser is left alone.
+
+    The view is never fitted automatically: fitting on every change zooms a small graph in and a
+    large one into a blur, and throws away the user's pan and zoom. The canvas opens at the
+    graph's top-left corner at full size (see Workspace.frame); its controls have a fit button."""
     memory = st.session_state.setdefault(SEEN_KEY, CanvasMemory())
-    state = StreamlitFlowState(flow_nodes(ws, compiled), flow_edges(ws, compiled),
-                               selected_id=ws.selected, timestamp=memory.timestamp)
-    streamlit_flow(KEY, state, height=height, fit_view=True, allow_new_edges=True,
+    nodes, edges = flow_nodes(ws, compiled), flow_edges(ws, compiled)
+    ours = _drawing([n.asdict() for n in nodes], [e.asdict() for e in edges])
+    value = st.session_state.get(KEY)
+    theirs = _drawing(value.get("nodes") or [], value.get("edges") or []) if isinstance(value, dict) else None
+    if theirs != ours and memory.pushed != (ours, memory.timestamp):
+        memory.pushed = (ours, memory.timestamp)
+    state = StreamlitFlowState(nodes, edges, selected_id=ws.selected, timestamp=memory.pushed[1])
+    streamlit_flow(KEY, state, height=height, fit_view=False, allow_new_edges=True,
                    get_node_on_click=True, enable_node_menu=True, enable_edge_menu=True,
                    hide_watermark=True, layout=ManualLayout(), min_zoom=0.2)

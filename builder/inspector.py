@@ -76,6 +76,9 @@ def param_widget(ws: Workspace, node_id: str, p: Param, value: Any) -> None:
                      key=key + "_mode", on_change=_apply_mode, args=(ws, node_id, p, key + "_mode"))
         if value in words:
             return
+        label, visibility = f"{p.name} (number)", "collapsed"
+    else:
+        label, visibility = p.name, "visible"
     if p.kind == "bool":
         st.checkbox(p.name, value=bool(value) if isinstance(value, bool) else bool(p.default), help=p.help,
                     key=key, on_change=_apply, args=args)
@@ -87,11 +90,13 @@ def param_widget(ws: Workspace, node_id: str, p: Param, value: Any) -> None:
         st.text_input(p.name, value=text, help=p.help + " Whole numbers separated by commas.", key=key,
                       on_change=_apply, args=args)
     elif p.kind == "int":
-        st.number_input(p.name, value=_clamp(p, value), step=1, help=p.help, key=key, on_change=_apply, args=args,
+        st.number_input(label, value=_clamp(p, value), step=1, help=p.help, key=key, on_change=_apply, args=args,
+                        label_visibility=visibility,
                         min_value=int(p.min) if p.min is not None else None,
                         max_value=int(p.max) if p.max is not None else None)
     else:
-        st.number_input(p.name, value=_clamp(p, value), help=p.help, key=key, on_change=_apply, args=args,
+        st.number_input(label, value=_clamp(p, value), help=p.help, key=key, on_change=_apply, args=args,
+                        label_visibility=visibility,
                         min_value=float(p.min) if p.min is not None else None,
                         max_value=float(p.max) if p.max is not None else None, format="%g")
 

@@ -27,7 +27,7 @@ ERROR_COLOUR = "#dc2626"
 WARNING_COLOUR = "#d97706"
 SELECTED_COLOUR = "#2563eb"
 NODE_WIDTH = 210
-WARNING_CHARS = 60
+WARNING_CHARS = 36     # one line of a card
 
 
 def shape_text(shape: Iterable[int] | None) -> str:
@@ -55,10 +55,13 @@ def value_text(value: Any) -> str:
 
 
 def key_params_text(layer: Layer, params: dict[str, Any]) -> str:
+    """The first key parameter always, the others where they differ from their default."""
     parts = []
-    for name in layer.key_params:
-        value = params.get(name, layer.param(name).default)
-        parts.append(f"{name}={value_text(value)}")
+    for k, name in enumerate(layer.key_params):
+        default = layer.param(name).default
+        value = params.get(name, default)
+        if k == 0 or value != default:
+            parts.append(f"{name}={value_text(value)}")
     return " · ".join(parts)
 
 
@@ -67,23 +70,23 @@ def node_content(node_id: str, layer: Layer, params: dict[str, Any], shape: Iter
     """One node card: id and type, key parameters, output shape and weights, then its problems
     as (message, severity): errors in full, warnings shortened."""
     e = html.escape
-    lines = [f'<div style="font-weight:600">{e(node_id)}'
-             f' <span style="font-weight:400;color:#4b5563">{e(layer.type)}</span></div>']
+    lines = [f'<div style="margin:0;font-weight:600">{e(node_id)}'
+             f' <span style="margin:0;font-weight:400;color:#4b5563">{e(layer.type)}</span></div>']
     key = key_params_text(layer, params)
     if key:
-        lines.append(f'<div style="color:#374151">{e(key)}</div>')
+        lines.append(f'<div style="margin:0;color:#374151">{e(key)}</div>')
     out = f"→ {e(shape_text(shape))}"
     if n_params:
         out += f" · {e(count_text(n_params))} params"
-    lines.append(f'<div style="font-family:monospace">{out}</div>')
+    lines.append(f'<div style="margin:0;font-family:monospace">{out}</div>')
     if inputs > 1:
-        lines.append(f'<div style="color:#4b5563">{inputs} inputs, in the order #1..#{inputs} on the edges</div>')
+        lines.append(f'<div style="margin:0;color:#4b5563">{inputs} inputs, in the order #1..#{inputs} on the edges</div>')
     for text, severity in problems:
         if severity != "error" and len(text) > WARNING_CHARS:   # the inspector has the whole text
             text = text[:WARNING_CHARS - 1].rstrip() + "…"
         colour = ERROR_COLOUR if severity == "error" else WARNING_COLOUR
-        lines.append(f'<div style="color:{colour};font-size:10px">⚠ {e(text)}</div>')
-    return '<div style="text-align:left;line-height:1.3">' + "".join(lines) + "</div>"
+        lines.append(f'<div style="margin:0;color:{colour};font-size:10px">⚠ {e(text)}</div>')
+    return '<div style="margin:0;text-align:left;line-height:1.3;font-size:11px">' + "".join(lines) + "</div>"
 
 
 def node_style(family: str, severity: str | None, selected: bool) -> dict[str, Any]:

@@ -23,6 +23,9 @@ def compiled_for(ws: Workspace) -> Compiled:
 
 STYLE = """<style>
 .block-container {padding-top: 1.2rem; padding-bottom: 1rem}
+header[data-testid="stHeader"] {background: transparent; pointer-events: none}
+header [data-testid="stToolbar"] {display: none}
+header [data-testid="stExpandSidebarButton"] {pointer-events: auto}
 section[data-testid="stSidebar"] .stButton button {min-height: 1.9rem; padding: 0.1rem 0.6rem}
 section[data-testid="stSidebar"] [data-testid="stVerticalBlock"] {gap: 0.35rem}
 </style>"""

@@ -11,6 +11,7 @@ from builder import markdown
 from builder.projects import store, templates
 from builder.workspace import Workspace
 from runtime.graph import Graph, Project, ProjectFileError, parse_project
+from runtime.layout import layout
 from runtime.projects import compile_project
 from runtime.store import StoreError
 
@@ -20,6 +21,7 @@ NOTICE_KEY = "project_notice"  # a message that must outlive the reruns of one c
 
 
 def _open(ws: Workspace) -> None:
+    ws.frame()
     st.session_state[WS_KEY] = ws
     st.session_state[SAVED_KEY] = ws.project.to_json()
     if ws.project_id:
@@ -78,8 +80,8 @@ def _redo(ws: Workspace) -> None:
 
 
 def _tidy(ws: Workspace) -> None:
-    from runtime.layout import layout
     ws.arrange(layout(ws.graph))
+    ws.frame()
 
 
 def _rename(ws: Workspace) -> None:

@@ -7,6 +7,7 @@ previous state for undo and bumps `revision` (the autosave and the compile cache
 from __future__ import annotations
 
 import copy
+import math
 import re
 import uuid
 from contextlib import contextmanager
@@ -15,9 +16,12 @@ from typing import Any, Iterator
 from builder.history import History
 from runtime.graph import Edge, Graph, Node, Project, project_from_dict
 from runtime.layers import LAYERS
+from runtime.layout import RANK_GAP
 
-ROW = 110       # vertical distance between a node and the one added after it, as runtime.layout
+ROW = RANK_GAP  # vertical distance between a node and the one added after it, as in a tidied graph
 COLUMN = 250    # horizontal distance for a node placed beside the graph (a node is 210 px wide)
+MARGIN = (40.0, 20.0)   # where the graph's top-left corner goes when it is laid out anew
+POSITION_LIMIT = 1e6    # a coordinate beyond this (or not a number) comes from a broken file
 
 
 def id_stem(layer_type: str) -> str:
@@ -187,15 +191,36 @@ class Workspace:
         self.select(self.selected)
         return True
 
+    def frame(self) -> None:
+        """Moves the whole graph so its top-left node sits at MARGIN: the canvas opens at the
+        top-left corner, so an opened or tidied graph starts in view. Unusable positions (a
+        broken file's 1e308 or NaN) become the origin first. Not an undo step."""
+        for node in self.graph.nodes:
+            if node.position is None or not all(
+                    isinstance(v, (int, float)) and math.isfinite(v) and abs(v) < POSITION_LIMIT
+                    for v in node.position):
+                node.position = (0.0, 0.0)
+        if not self.graph.nodes:
+            return
+        dx = MARGIN[0] - min(n.position[0] for n in self.graph.nodes)
+        dy = MARGIN[1] - min(n.position[1] for n in self.graph.nodes)
+        for node in self.graph.nodes:
+            node.position = (node.position[0] + dx, node.position[1] + dy)
+
     # --- placement ---------------------------------------------------------------------------
     def _position(self, node_id: str) -> tuple[float, float]:
         node = self.graph.node(node_id)
         return node.position if node.position is not None else (0.0, 0.0)
 
     def _free_spot(self) -> tuple[float, float]:
+        """Under the last node when it is unwired too (layers added one after another form a
+        column), else in a new column right of the graph."""
         placed = [n.position for n in self.graph.nodes if n.position is not None]
         if not placed:
-            return (0.0, 0.0)
+            return MARGIN
+        last = self.graph.nodes[-1]
+        if last.position is not None and not any(last.id in (e.source, e.target) for e in self.graph.edges):
+            return (last.position[0], last.position[1] + ROW)
         return (max(x for x, _ in placed) + COLUMN, min(y for _, y in placed))
 
     def _shift_down(self, start: str, dy: float) -> None:

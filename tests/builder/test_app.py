@@ -112,7 +112,7 @@ def test_inspector_edits_apply_at_once_and_recheck(home):
         click_palette(at, t)
     workspace(at).select("linear1")
     run(at)
-    at.number_input(key=next(k.key for k in at.number_input if k.label == "out_features")).set_value(10)
+    at.number_input(key=next(k.key for k in at.number_input if k.label == "out_features (number)")).set_value(10)
     run(at)
     assert workspace(at).graph.node("linear1").params["out_features"] == 10
     assert "→ 10" in content(at, "linear1") and "7,850 params" in content(at, "linear1")

@@ -23,11 +23,13 @@ class App:
         return self.page.frame_locator(CANVAS)
 
     def settle(self, quiet: float = 0.8, timeout: float = 20.0) -> None:
-        """Waits until no script run is in progress for `quiet` seconds (a click costs ~3 runs)."""
+        """Waits until no script run is in progress for `quiet` seconds (a click costs ~3 runs; a
+        short run shows no status widget, but marks the elements it has not redrawn yet as stale)."""
         deadline = time.monotonic() + timeout
         calm_since = None
         while time.monotonic() < deadline:
-            running = self.page.locator('[data-testid="stStatusWidget"]').count() > 0
+            running = (self.page.locator('[data-testid="stStatusWidget"]').count() > 0
+                       or self.page.locator('[data-stale="true"]').count() > 0)
             if running:
                 calm_since = None
             elif calm_since is None:
@@ -61,6 +63,11 @@ class App:
         self.node(node_id).click()
         self.settle()
 
+    def fit_view(self) -> None:
+        """Presses the canvas's own "fit view" control, as a person does to see the whole graph."""
+        self.canvas.locator(".react-flow__controls-fitview").click()
+        time.sleep(0.3)
+
     def connect(self, source: str, target: str) -> None:
         """Drags from the source node's bottom handle to the target node's top handle."""
         start = self.canvas.locator(f'.react-flow__handle.source[data-nodeid="{source}"]').bounding_box()
@@ -74,3 +81,21 @@ class App:
 
     def edge_exists(self, source: str, target: str) -> bool:
         return self.canvas.locator(f'[data-testid="rf__edge-{source}->{target}"]').count() == 1
+
+    def main(self):
+        return self.page.locator('[data-testid="stMain"]')
+
+    def set_field(self, label: str, value) -> None:
+        """Types into the inspector's field for `label` (a number or a list like "1, 32, 32")."""
+        field = self.main().get_by_label(label, exact=True)
+        field.fill(str(value))
+        field.press("Enter")
+        self.settle()
+
+    def click_button(self, name: str) -> None:
+        self.main().get_by_role("button", name=name, exact=True).click()
+        self.settle()
+
+    def metric(self, label: str) -> str:
+        box = self.main().locator('[data-testid="stMetric"]').filter(has_text=label)
+        return box.locator('[data-testid="stMetricValue"]').inner_text()
