@@ -125,7 +125,9 @@ def _upload() -> None:
         st.session_state[NOTICE_KEY] = f"{upload.name} was not opened: {e}"
         return
     _new(project)
-    st.session_state[NOTICE_KEY] = f"Opened {upload.name}."
+    problems = len(compile_project(project).issues)
+    st.session_state[NOTICE_KEY] = f"Opened {upload.name}." + (
+        f" It has {problems} issue(s): see the model summary and the red nodes." if problems else "")
 
 
 # --- drawing -----------------------------------------------------------------------------------
@@ -147,7 +149,7 @@ def show_gallery() -> None:
 
 
 def show_header(ws: Workspace) -> None:
-    name_col, undo_col, redo_col, tidy_col, down_col, new_col, menu_col = st.columns([3.6, 1, 1, 1.2, 1.4, 1.5, 1.4])
+    name_col, undo_col, redo_col, tidy_col, down_col, new_col, menu_col = st.columns([2.8, 1, 1, 1.2, 1.4, 1.7, 1.5])
     if st.session_state.get("project_name_for") != (ws.token, ws.revision):
         st.session_state["project_name"] = ws.project.name      # show renames done by undo, open, ...
         st.session_state["project_name_for"] = (ws.token, ws.revision)
@@ -160,7 +162,7 @@ def show_header(ws: Workspace) -> None:
     tidy_col.button("Tidy up", key="tidy", on_click=_tidy, args=(ws,), help="Lay the graph out in ranks",
                     width="stretch", disabled=not ws.graph.nodes)
     down_col.download_button("Download", ws.project.to_json(), file_name=file_name(ws.project),
-                             mime="application/json", key="download", width="stretch")
+                             mime="application/json", key="download", width="stretch", on_click="ignore")
     with new_col.popover("Templates", width="stretch"):
         show_gallery()
     with menu_col.popover("Projects", width="stretch"):

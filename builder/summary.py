@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from builder import markdown
 from builder.node_card import shape_text
 from builder.workspace import Workspace
 from runtime.compiler import Compiled
@@ -44,11 +45,11 @@ def show(ws: Workspace, compiled: Compiled) -> None:
     if compiled.issues:
         st.markdown("**Issues** (click one to select its node)")
         for k, issue in enumerate(compiled.issues):
-            icon = "⛔" if issue.severity == "error" else "⚠️"
+            icon = ":material/error:" if issue.severity == "error" else ":material/warning:"
             if issue.node_id and ws.has_node(issue.node_id):
-                st.button(f"{icon} {issue.node_id}: {issue.message}", key=f"issue_{k}", on_click=_select,
-                          args=(ws, issue.node_id), width="stretch")
+                st.button(f"{markdown.escape(issue.node_id)}: {markdown.escape(issue.message)}", icon=icon,
+                          key=f"issue_{k}", on_click=_select, args=(ws, issue.node_id), width="stretch")
             else:
-                st.markdown(f"{icon} {issue.message}")
+                st.markdown(f"{icon} {markdown.escape(issue.message)}")
     if ws.graph.nodes:
         st.dataframe(layer_table(ws, compiled), hide_index=True, width="stretch")

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 from builder.history import History
 from runtime.graph import Edge, Graph, Node, Project, project_from_dict
 from runtime.layers import LAYERS
-from runtime.layout import RANK_GAP
+from runtime.layout import RANK_GAP, layout
 
 ROW = RANK_GAP  # vertical distance between a node and the one added after it, as in a tidied graph
 COLUMN = 250    # horizontal distance for a node placed beside the graph (a node is 210 px wide)
@@ -193,15 +193,15 @@ class Workspace:
 
     def frame(self) -> None:
         """Moves the whole graph so its top-left node sits at MARGIN: the canvas opens at the
-        top-left corner, so an opened or tidied graph starts in view. Unusable positions (a
-        broken file's 1e308 or NaN) become the origin first. Not an undo step."""
-        for node in self.graph.nodes:
-            if node.position is None or not all(
-                    isinstance(v, (int, float)) and math.isfinite(v) and abs(v) < POSITION_LIMIT
-                    for v in node.position):
-                node.position = (0.0, 0.0)
+        top-left corner, so an opened or tidied graph starts in view. A graph with a node
+        without a usable position (positions are optional in a file; a broken one may hold 1e308
+        or NaN) is laid out anew first. Not an undo step."""
         if not self.graph.nodes:
             return
+        if any(n.position is None or not all(isinstance(v, (int, float)) and math.isfinite(v)
+                                             and abs(v) < POSITION_LIMIT for v in n.position)
+               for n in self.graph.nodes):
+            self.move_nodes(layout(self.graph))
         dx = MARGIN[0] - min(n.position[0] for n in self.graph.nodes)
         dy = MARGIN[1] - min(n.position[1] for n in self.graph.nodes)
         for node in self.graph.nodes:

@@ -1,5 +1,5 @@
 """Graph edits as the page makes them: add after the selection, wire, delete, undo."""
-from builder.workspace import Workspace, id_stem
+from builder.workspace import MARGIN, Workspace, id_stem
 from runtime.graph import Edge, Graph, Node, Project
 
 
@@ -132,3 +132,15 @@ def test_rename_trims_and_is_undoable():
     assert ws.project.name == "My net"
     ws.undo()
     assert ws.project.name == "t"
+
+
+def test_frame_moves_the_graph_to_the_top_left_and_lays_out_nodes_without_positions():
+    ws = Workspace(Project("t", Graph([Node("a", "Input", position=(500.0, -300.0)),
+                                       Node("b", "ReLU", position=(700.0, -100.0))], [Edge("a", "b")])))
+    ws.frame()
+    assert ws.graph.node("a").position == MARGIN and ws.graph.node("b").position == (MARGIN[0] + 200, MARGIN[1] + 200)
+    broken = Workspace(Project("t", Graph([Node("a", "Input", position=(1e308, 0.0)), Node("b", "ReLU"),
+                                           Node("c", "Tanh")], [Edge("a", "b"), Edge("b", "c")])))
+    broken.frame()
+    ys = [n.position[1] for n in broken.graph.nodes]
+    assert ys == sorted(ys) and len(set(ys)) == 3 and min(ys) == MARGIN[1]

@@ -78,7 +78,7 @@ def test_open_a_template_delete_with_the_node_menu_and_undo(server, page):
     app = App(page, server.url)
     app.open()
     app.main().get_by_role("button", name="Templates").click()
-    page.get_by_role("button", name="Open").nth(1).click()     # the gallery is sorted: lenet5 second
+    page.locator(".st-key-template_lenet5 button").click()
     app.settle()
     page.shoot("template-opened")
     assert "relu2" in app.node_ids()
