@@ -161,7 +161,9 @@ def _fuse(nodes: list[onnx.NodeProto], t: Tensors) -> list[onnx.NodeProto]:
 
     replaced, fused = set(), {}
     for n in nodes:
-        if n.op_type == "MatMul" and n.input[1] in t.consts and (add := only(n.output[0], "Add")):
+        if n.op_type in ("RNN", "LSTM", "GRU") and id(n) not in replaced:
+            _fuse_recurrent(n, producer, only, other, t, replaced, fused)
+        elif n.op_type == "MatMul" and n.input[1] in t.consts and (add := only(n.output[0], "Add")):
             bias = other(add, n.output[0])
             if bias in t.consts:
                 fused[id(n)] = helper.make_node("Linear", [n.input[0], n.input[1], bias], [add.output[0]], n.name)
@@ -181,6 +183,56 @@ def _fuse(nodes: list[onnx.NodeProto], t: Tensors) -> list[onnx.NodeProto]:
             fused[id(div)] = helper.make_node("Gelu", [div.input[0]], [half.output[0]], div.name)
             replaced.update({id(n), id(add), id(mul), id(half)})
     return [fused.get(id(n), n) for n in nodes if id(n) not in replaced]
+
+
+def _perm(node: onnx.NodeProto | None, perm: list[int]) -> bool:
+    return node is not None and node.op_type == "Transpose" and list(attrs(node).get("perm", [])) == perm
+
+
+def _fuse_recurrent(first, producer, only, other, t: Tensors, replaced: set, fused: dict) -> None:
+    """The PyTorch exporter's form of a batch-first nn.RNN/LSTM/GRU stack, as one "Recurrent" node:
+    Transpose(1,0,2) -> layer (-> [Squeeze | Transpose(0,2,1,3) + Reshape] -> layer)* -> either
+    the sequence [Squeeze | Transpose + Reshape] -> Transpose(1,0,2), or the last hidden state
+    [Concat of the layers' Y_h] -> Slice -> Transpose(1,0,2) -> Reshape."""
+    entry = producer.get(first.input[0])
+    if not _perm(entry, [1, 0, 2]) or only(entry.output[0], first.op_type) is not first:
+        return
+    layers, glue = [first], [entry]
+
+    def to_sequence(y):   # the nodes turning a layer's Y (L, D, B, H) into (L, B, D*H), and the result
+        squeeze = only(y, "Squeeze")
+        if squeeze is not None:
+            return [squeeze], squeeze.output[0]
+        turn = only(y, "Transpose")
+        reshape = only(turn.output[0], "Reshape") if _perm(turn, [0, 2, 1, 3]) else None
+        return ([turn, reshape], reshape.output[0]) if reshape is not None else ([], None)
+
+    while True:
+        steps, seq = to_sequence(layers[-1].output[0])
+        following = only(seq, first.op_type) if seq else None
+        if following is None or following.input[0] != seq:
+            break
+        glue += steps
+        layers.append(following)
+    steps, seq = to_sequence(layers[-1].output[0])
+    back = only(seq, "Transpose") if seq else None
+    if _perm(back, [1, 0, 2]):
+        mode, tail, out = "sequence", steps + [back], back.output[0]
+    else:
+        states = [layer.output[1] for layer in layers if len(layer.output) > 1]
+        concat = only(states[0], "Concat") if len(layers) > 1 and len(states) == len(layers) else None
+        source = concat.output[0] if concat is not None and list(concat.input) == states else \
+            (states[0] if len(layers) == 1 and states else None)
+        cut = only(source, "Slice") if source else None
+        turn = only(cut.output[0], "Transpose") if cut is not None else None
+        flat = only(turn.output[0], "Reshape") if _perm(turn, [1, 0, 2]) else None
+        if flat is None:
+            return
+        mode, tail, out = "last", ([concat] if concat is not None else []) + [cut, turn, flat], flat.output[0]
+    node = helper.make_node("Recurrent", [entry.input[0]], [out], first.name, output=mode)
+    t.groups[out] = layers
+    fused[id(entry)] = node
+    replaced.update(id(x) for x in layers + glue[1:] + tail)
 
 
 def _translate(nodes, t: Tensors) -> tuple[list[tuple[onnx.NodeProto, Translation]], dict[str, str]]:

@@ -37,6 +37,7 @@ class Tensors:
         self.consts = consts
         self.shapes = shapes
         self.opset = opset
+        self.groups: dict[str, list[onnx.NodeProto]] = {}   # fused output -> the nodes it stands for
 
     def const(self, name: str) -> np.ndarray | None:
         return self.consts.get(name) if name else None
@@ -302,3 +303,56 @@ TRANSLATIONS: dict[str, Callable[[onnx.NodeProto, Tensors], Translation]] = {
     "Mish": activation("Mish"), "Silu": activation("SiLU"),
     "Gelu": activation("GELU", lambda a: {"approximate": a.get("approximate", b"none").decode()}),
 }
+
+
+# ONNX gate blocks in PyTorch's order: LSTM i,o,f,c -> i,f,c,o; GRU z,r,h -> r,z,n; RNN has one.
+_GATE_ORDER = {"LSTM": [0, 2, 3, 1], "GRU": [1, 0, 2], "RNN": [0]}
+
+
+def _gates(kind: str, w: np.ndarray) -> np.ndarray:
+    blocks = np.split(w, len(_GATE_ORDER[kind]), axis=0)
+    return np.concatenate([blocks[i] for i in _GATE_ORDER[kind]], axis=0)
+
+
+def recurrent(node, t):
+    """A fused stack of ONNX RNN/LSTM/GRU nodes (see importer._fuse_recurrent) -> one catalog layer."""
+    layers = t.groups[node.output[0]]
+    kind = layers[0].op_type
+    a = attrs(node)
+    hidden = attrs(layers[0])["hidden_size"]
+    directions = set()
+    weights = {}
+    for k, layer in enumerate(layers):
+        la = attrs(layer)
+        direction = la.get("direction", b"forward").decode()
+        directions.add(direction)
+        if direction == "reverse" or la.get("hidden_size") != hidden or la.get("layout", 0) or "clip" in la or \
+                la.get("input_forget", 0):
+            raise Unmappable("reverse-only direction, clipping, peepholes or mixed sizes are not in the catalog")
+        if kind == "GRU" and la.get("linear_before_reset", 0) != 1:
+            raise Unmappable("GRU with linear_before_reset=0 computes differently from PyTorch's GRU")
+        default = {"RNN": [b"Tanh"], "LSTM": [b"Sigmoid", b"Tanh", b"Tanh"], "GRU": [b"Sigmoid", b"Tanh"]}[kind]
+        if [x.capitalize() for x in la.get("activations", default)] not in (default, default * 2):
+            raise Unmappable(f"activations {la['activations']} differ from PyTorch's {kind}")
+        ins = list(layer.input) + [""] * 8
+        w, r, b = t.const(ins[1]), t.const(ins[2]), t.const(ins[3])
+        states = [t.const(i) if i else np.zeros(1) for i in ins[5:7 if kind == "LSTM" else 6]]
+        if w is None or r is None or ins[4] or ins[7] or any(s is None or np.any(s) for s in states):
+            raise Unmappable("computed weights, sequence lengths, peepholes or a non-zero initial state")
+        if b is None:
+            b = np.zeros((w.shape[0], 2 * w.shape[1]), dtype=w.dtype)
+        for d in range(w.shape[0]):
+            suffix = f"_l{k}" + ("_reverse" if d else "")
+            gates = w.shape[1]
+            weights[f"weight_ih{suffix}"] = _gates(kind, w[d])
+            weights[f"weight_hh{suffix}"] = _gates(kind, r[d])
+            weights[f"bias_ih{suffix}"] = _gates(kind, b[d][:gates])
+            weights[f"bias_hh{suffix}"] = _gates(kind, b[d][gates:])
+    params = {"hidden_size": int(hidden), "output": a["output"].decode(), "num_layers": len(layers),
+              "bidirectional": directions == {"bidirectional"}, "dropout": 0.0}
+    if len(directions) > 1:
+        raise Unmappable("layers with different directions")
+    return Translation(kind, params, weights, [node.input[0]])
+
+
+TRANSLATIONS["Recurrent"] = recurrent

@@ -10,7 +10,7 @@ import onnx
 import pytest
 import torch
 from onnx import helper, numpy_helper
-from onnx_cases import single_layer
+from onnx_cases import chain, single_layer
 from torch import nn
 
 import runtime.onnx.files as files
@@ -49,9 +49,6 @@ BACKEND_REFUSED = {"pytorch-converted/test_PReLU_2d": "PRelu x1", "pytorch-conve
                    "pytorch-operator/test_operator_basic": "2 inputs"}
 # Catalog layers import does not map back yet, with the reason (their export writes many nodes).
 NOT_IMPORTED = {
-    "RNN": "exported as Transpose + RNN + Slice with state plumbing; no pattern for it yet",
-    "LSTM": "exported as Transpose + LSTM + Slice with state plumbing; no pattern for it yet",
-    "GRU": "exported as Transpose + GRU + Slice with state plumbing; no pattern for it yet",
     "MultiheadAttention": "exported as ~50 reshapes and matmuls; no attention pattern yet",
     "TransformerEncoderLayer": "contains MultiheadAttention",
     "TransformerDecoderLayer": "contains MultiheadAttention",
@@ -115,6 +112,7 @@ def test_layers_without_an_import_pattern_are_refused_whole(layer_type):
 
 
 @pytest.mark.parametrize("path", ["runtime/templates/mlp.json", "runtime/templates/lenet5.json",
+                                  "runtime/templates/lstm.json", "runtime/templates/gru.json",
                                   "runtime/templates/resnet_small.json", "tests/fixtures/reference/resnet18.json"])
 def test_round_trip_export_import_same_outputs(path, tmp_path):
     project = load_project(ROOT / path)
@@ -128,6 +126,23 @@ def test_round_trip_export_import_same_outputs(path, tmp_path):
     x = data.samples.numpy()
     original = _run(project, weights, x, compiled.spec)
     assert np.abs(_run(imported.project, imported.weights, x) - original).max() <= 1e-4
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("output", ["last", "sequence"])
+@pytest.mark.parametrize("layers,bidirectional", [(1, False), (2, False), (1, True), (3, True)])
+def test_recurrent_stacks_round_trip(kind, output, layers, bidirectional):
+    project = chain("seq", [(kind, {"hidden_size": 6, "output": output, "num_layers": layers,
+                                    "bidirectional": bidirectional})], [7, 3])
+    compiled = compile(project.graph)
+    weights = compiled.build_module().state_dict()
+    data = SampleData(torch.randn(3, 7, 3), "generated")
+    imported = import_model(onnx.load_model_from_string(export_project(project, compiled, weights, data=data).data))
+    [node] = [n for n in imported.project.graph.nodes if n.type not in ("Input", "Output")]
+    assert (node.type, node.params["output"], node.params["num_layers"], node.params["bidirectional"]) == \
+        (kind, output, layers, bidirectional)
+    x = data.samples.numpy()
+    assert np.abs(_run(imported.project, imported.weights, x) - _run(project, weights, x)).max() <= 1e-4
 
 
 class HandWritten(nn.Module):
@@ -245,3 +260,29 @@ def test_unknown_operators_are_listed_by_name_and_count():
     with pytest.raises(UnsupportedModel, match=r"Cos x2, Sin x1.*Nothing was imported") as caught:
         import_model(model)
     assert caught.value.unknown == {"Cos": 2, "Sin": 1}
+
+
+class Tagger(nn.Module):
+    """Someone's sequence tagger: a plain nn.GRU (batch first) and a Linear on every step."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(4, 8, num_layers=2, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(16, 3)
+
+    def forward(self, x):
+        y, _ = self.gru(x)
+        return self.fc(torch.tanh(y))
+
+
+def test_hand_written_recurrent_module_imports():
+    torch.manual_seed(1)
+    module = Tagger().eval()
+    x = torch.randn(2, 9, 4)
+    buffer = io.BytesIO()
+    torch.onnx.export(module, (x,), buffer, dynamo=False, input_names=["x"],
+                      dynamic_axes={"x": {0: "batch", 1: "steps"}})
+    imported = import_model(onnx.load_model_from_string(buffer.getvalue()), input_shape=[9, 4])
+    assert [n.type for n in imported.project.graph.nodes] == ["Input", "GRU", "Tanh", "Linear", "Output"]
+    got = _run(imported.project, imported.weights, x.numpy())
+    assert np.abs(got - module(x).detach().numpy()).max() <= 1e-4
