@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 
 Series = dict[str, list[tuple[int, float]]]
 HEIGHT = 260
+MAX_POINTS = 400
 MARGIN = dict(l=40, r=10, t=36, b=30)
 COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f")
 
@@ -24,7 +25,13 @@ def _layout(fig: go.Figure, title: str, x_title: str = "step", y_title: str = ""
 
 
 def _finite(points: list[tuple[int, float]]) -> tuple[list[int], list[float]]:
+    """Steps and finite values, thinned to at most MAX_POINTS (each kept point the mean of its stretch,
+    the last one kept as is): a chart refreshed every second never ships thousands of points."""
     kept = [(s, v) for s, v in points if v is not None and math.isfinite(v)]
+    if len(kept) > MAX_POINTS:
+        stride = math.ceil(len(kept) / MAX_POINTS)
+        chunks = [kept[i:i + stride] for i in range(0, len(kept) - 1, stride)]
+        kept = [(c[-1][0], sum(v for _, v in c) / len(c)) for c in chunks] + [kept[-1]]
     return [s for s, _ in kept], [v for _, v in kept]
 
 

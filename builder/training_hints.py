@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 Series = dict[str, list[tuple[int, float]]]
 
-DEAD_SHARE = 0.5          # a ReLU with more than half of its units silent for every probe sample
+DEAD_SHARE = 0.9          # a ReLU with nearly all units silent for every probe sample (conv borders
+                          # are legitimately silent, so a half-dead conv ReLU is normal)
 VANISHING_RATIO = 1e-4    # a layer's gradient this much smaller than the largest layer's
 EXPLODING_NORM = 1e3      # a gradient norm this large makes steps that overshoot
 RISING_EPOCHS = 2         # validation loss above its best for this many epochs: overfitting

@@ -1,0 +1,92 @@
+"""A person trains LeNet-5 on MNIST in the browser, watches it learn while editing the canvas, stops
+and resumes, reads the results, draws a digit, exports ONNX; the test checks the downloaded file
+against the app's own prediction with onnxruntime."""
+import io
+import re
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from train_driver import TrainApp
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
+
+LENET5 = 1                      # position of LeNet-5 in the template gallery (sorted by file name)
+PREDICTION = re.compile(r"Prediction: (\S+) with probability ([0-9.]+)")
+
+
+def start_training(app: TrainApp, epochs: int = 2, batch_size: int = 2) -> None:
+    app.open_template(LENET5)
+    app.tab("Data & training")
+    assert "Handwritten digits 0-9" in app.panel().inner_text()      # the template's dataset: MNIST
+    app.set_setting("epochs", epochs)
+    app.set_setting("batch size", batch_size)       # tiny batches: a run long enough to watch (a few seconds an epoch)
+    app.press("Train", settle=False)
+    app.wait_for(lambda: app.chart_last_step("Loss") > 0, 60, "the first loss points")
+
+
+def test_train_watch_stop_resume_results_playground_export(server, page):
+    app = TrainApp(page, server.url)
+    app.open()
+    start_training(app)
+    app.show(app.panel().locator(".js-plotly-plot"))
+    page.shoot("training-live")
+    first = app.chart_last_step("Loss")
+
+    # The canvas stays usable while the run trains: add a layer from the palette.
+    app.add_live("Dropout")
+    assert "dropout1" in app.node_ids()
+    assert "running" in app.status_line()
+    app.wait_for(lambda: app.chart_last_step("Loss") > first, 30, "the loss chart to grow")
+    grown = app.chart_last_step("Loss")
+    page.shoot("canvas-edited-while-training")
+
+    app.panel().get_by_role("button", name="Stop", exact=True).click()
+    app.wait_for(lambda: "stopped" in app.status_line(), 30, "the run to stop")
+    app.settle()
+    stopped_at = app.chart_last_step("Loss")
+    assert stopped_at >= grown
+    app.show(app.panel().get_by_role("button", name="Resume", exact=True))
+    page.shoot("stopped")
+
+    app.panel().get_by_role("button", name="Resume", exact=True).click()
+    app.wait_for(lambda: "completed" in app.status_line(), 120, "the resumed run to complete")
+    app.settle()
+    assert "run 1 resumed" in app.status_line()
+    assert app.chart_last_step("Loss") > stopped_at           # the curve continues where it stopped
+    app.show(app.panel().locator(".js-plotly-plot"))
+    page.shoot("completed")
+
+    app.tab("Results")
+    confusion = app.panel().locator(".js-plotly-plot").first
+    app.show(confusion)
+    page.shoot("results")
+    assert "Confusion matrix" in confusion.inner_text()
+    accuracy = float(app.panel().locator('[data-testid="stMetric"]').filter(has_text="test/acc")
+                     .locator('[data-testid="stMetricValue"]').inner_text())
+    assert accuracy > 0.8, accuracy
+
+    app.tab("Playground")
+    for _ in range(3):        # the pad ignores strokes until its script has loaded: draw again if needed
+        app.draw([(0.5, 0.15), (0.5, 0.85)])                 # a "1": one vertical stroke
+        try:
+            app.wait_for(lambda: PREDICTION.search(app.panel().inner_text()), 5, "the playground's prediction")
+            break
+        except TimeoutError:
+            continue
+    shown = PREDICTION.search(app.panel().inner_text())
+    page.shoot("playground-drawn")
+    model_input = np.load(io.BytesIO(app.download("Download this input (.npy)")), allow_pickle=False)
+    assert model_input.shape == (1, 1, 28, 28)
+
+    app.tab("Export")
+    app.press("Export ONNX")
+    app.wait_for(lambda: "verified: passed" in app.panel().inner_text(), 60, "the verified export")
+    page.shoot("exported")
+    onnx_bytes = app.download("Download ONNX (.onnx)")
+
+    session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+    probabilities = session.run(None, {session.get_inputs()[0].name: model_input})[0][0]
+    assert str(int(np.argmax(probabilities))) == shown.group(1)
+    assert abs(float(probabilities.max()) - float(shown.group(2))) < 1e-3
