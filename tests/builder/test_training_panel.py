@@ -1,0 +1,133 @@
+"""The Data & training tab under AppTest: the generated settings form, the dataset picker, a run to
+the end with its curves, results and export, a diverging run, a reload, two sessions at once."""
+from __future__ import annotations
+
+import pytest
+
+from builder import run_control
+from runtime.training import describe
+from training_app import (charts, open_template, run, set_setting, texts, train, wait_for_run, widget,
+                          workspace)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERBOARD_HOME", str(tmp_path))
+    yield tmp_path
+    for job in run_control.registry().jobs():       # no run outlives its test
+        job.stop()
+        job.wait(30)
+
+
+def test_the_settings_form_is_generated_from_trainconfig_and_edits_the_project(home):
+    at = open_template("mlp")
+    for setting in describe():
+        if setting["kind"] != "dict":
+            kind = {"bool": "checkbox", "str": "selectbox"}.get(setting["kind"], "number_input")
+            widget(at, kind, "cfg", setting["name"])                   # one widget per setting
+    set_setting(at, "lr", 0.01)
+    set_setting(at, "optimizer", "sgd")
+    set_setting(at, "early_stopping", True)
+    training = workspace(at).project.training
+    assert (training["lr"], training["optimizer"], training["early_stopping"]) == (0.01, "sgd", True)
+    assert widget(at, "number_input", "cfg", "lr").value == 0.01       # the form shows the project
+
+
+def test_choosing_a_dataset_sizes_the_input_and_previews_it(home):
+    at = open_template("mlp")
+    assert workspace(at).project.dataset == {"name": "digits"}
+    assert "Training samples per class" in charts(at)                # class balance
+    assert len(at.get("image")) >= 8                                    # digit images
+    box = next(s for s in at.selectbox if s.key and s.key.startswith("dataset_"))
+    box.set_value("iris")
+    run(at)
+    ws = workspace(at)
+    assert ws.project.dataset == {"name": "iris"}
+    assert ws.graph.node("input1").params["shape"] == [4]
+    assert len(at.dataframe) >= 1 and "Fisher" in " ".join(e.value for e in at.markdown)   # table and credits
+    assert ws.history.can_undo
+
+
+def test_a_run_to_the_end_shows_curves_results_and_a_verified_export(home):
+    at = open_template("mlp")
+    set_setting(at, "epochs", 2)
+    train(at)
+    assert wait_for_run(at) == "completed"
+    run(at)
+    assert "trained 2 epochs" in texts(at, "success")
+    figures = charts(at)
+    loss = figures["Loss"]["data"]
+    assert [t["name"] for t in loss] == ["train", "validation"] and len(loss[1]["x"]) == 2   # one per epoch
+    assert figures["Gradient norm per layer (log10)"]["data"][0]["y"] == ["fc1", "fc2", "fc3"]
+    confusion = figures["Confusion matrix (test split)"]["data"][0]["z"]
+    assert len(confusion) == 10 and sum(map(sum, confusion)) > 0
+    metrics = {m.label: float(m.value) for m in at.metric if m.label.startswith("test/")}
+    assert metrics["test/acc"] > 0.5
+    at.button(key="export_onnx").click()
+    run(at)
+    assert any("verified: passed" in m for m in texts(at, "markdown"))
+    labels = [b.label for b in at.get("download_button")]
+    assert {"Download ONNX (.onnx)", "Download bundle (.zip)", "PyTorch code (.py)", "Weights (.safetensors)"} <= \
+        set(labels), labels
+
+
+def test_a_learning_rate_of_10_shows_the_nan_diagnosis_not_a_traceback(home):
+    at = open_template("mlp")
+    set_setting(at, "lr", 10.0)
+    set_setting(at, "optimizer", "sgd")
+    set_setting(at, "epochs", 3)
+    train(at)
+    assert wait_for_run(at) == "diverged"
+    run(at)                                                           # no exception box (run() checks)
+    errors = texts(at, "error")
+    assert any(e.startswith("The run diverged: loss ") and "lower the learning rate (now 10)" in e
+               for e in errors), errors
+
+
+def test_a_fresh_session_reattaches_to_the_live_run(home):
+    at = open_template("mlp")
+    set_setting(at, "epochs", 50)
+    train(at)
+    job = run_control.registry().live_for(workspace(at).project_id)
+    at.button(key="pause").click()
+    run(at)
+    assert job.status == "paused"
+    again = open_template("", query={"project": workspace(at).project_id})     # a reload: new session
+    assert f"**run 1** · paused" in texts(again, "markdown")
+    again.button(key="stop").click()
+    run(again)
+    assert job.wait(30) and job.status == "stopped"
+
+
+def test_two_sessions_train_two_projects_at_once_without_mixing(home):
+    first, second = open_template("mlp"), open_template("mlp")
+    set_setting(second, "optimizer", "sgd")
+    for at in (first, second):
+        set_setting(at, "epochs", 50)
+        train(at)
+    jobs = [run_control.registry().live_for(workspace(at).project_id) for at in (first, second)]
+    assert jobs[0] is not jobs[1] and all(j.status == "running" for j in jobs)
+    for at, job in zip((first, second), jobs):
+        run(at)
+        assert "**run 1** · running" in texts(at, "markdown")
+        assert at.session_state["watched_runs"] == {workspace(at).project_id: job.id}
+        assert at.button(key="stop").disabled is False
+    assert [j.id for j in run_control.registry().jobs(workspace(first).project_id)] == [jobs[0].id]
+
+
+def test_a_third_run_waits_in_the_queue_with_its_position(home, monkeypatch):
+    monkeypatch.setattr(run_control, "MAX_ACTIVE", 1)
+    run_control._registry.cache_clear()
+    first, second = open_template("mlp"), open_template("mlp")
+    for at in (first, second):
+        set_setting(at, "epochs", 50)
+        train(at)
+    run(second)
+    assert any("position 1 in the queue" in t for t in texts(second, "info"))
+    first.button(key="stop").click()
+    run(first)
+    queued = run_control.registry().live_for(workspace(second).project_id)
+    assert queued.status in ("running", "queued")      # it takes the freed slot
+    queued.stop()
+    assert queued.wait(30)
+    run_control._registry.cache_clear()
