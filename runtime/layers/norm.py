@@ -17,25 +17,21 @@ def _check_groups(p, shapes):
                                       f"{shapes[0][0]} channels.")
 
 
+def _batch_norm(cls, doc, ranks, meaning, fix):
+    return Layer(cls.__name__, "Normalization & regularization", doc,
+                 params=(Param("momentum", "float", 0.1, "How fast the running statistics follow the batches.",
+                               min=0, max=1, advanced=True),),
+                 construct=lambda p, s: Call(cls, dict(num_features=s[0][0], **p)),
+                 check=lambda p, s: expect_rank(cls.__name__, s[0], ranks, meaning, fix))
+
+
 LAYERS = [
-    Layer("BatchNorm1d", "Normalization & regularization",
-          "Normalizes each feature over the batch, then scales and shifts it: "
-          "y = (x - mean) / sqrt(var + eps) * gamma + beta. Speeds up training of deep networks.",
-          params=(Param("momentum", "float", 0.1, "How fast the running statistics follow the batches.",
-                        min=0, max=1, advanced=True),),
-          construct=lambda p, s: Call(nn.BatchNorm1d, dict(num_features=s[0][0], **p)),
-          check=lambda p, s: expect_rank("BatchNorm1d", s[0], (1, 2), "features (features,) or "
-                                         "(channels, length)", "use BatchNorm2d for images."),
-          key_params=()),
-    Layer("BatchNorm2d", "Normalization & regularization",
-          "Normalizes each channel of an image over the batch and its pixels, then scales and shifts: "
-          "y = (x - mean) / sqrt(var + eps) * gamma + beta. Usually placed after Conv2d.",
-          params=(Param("momentum", "float", 0.1, "How fast the running statistics follow the batches.",
-                        min=0, max=1, advanced=True),),
-          construct=lambda p, s: Call(nn.BatchNorm2d, dict(num_features=s[0][0], **p)),
-          check=lambda p, s: expect_rank("BatchNorm2d", s[0], (3,), "an image (channels, height, width)",
-                                         "use BatchNorm1d for vectors."),
-          key_params=()),
+    _batch_norm(nn.BatchNorm1d, "Normalizes each feature over the batch, then scales and shifts it: "
+                "y = (x - mean) / sqrt(var + eps) * gamma + beta. Speeds up training of deep networks.",
+                (1, 2), "features (features,) or (channels, length)", "use BatchNorm2d for images."),
+    _batch_norm(nn.BatchNorm2d, "Normalizes each channel of an image over the batch and its pixels, then scales "
+                "and shifts: y = (x - mean) / sqrt(var + eps) * gamma + beta. Usually placed after Conv2d.",
+                (3,), "an image (channels, height, width)", "use BatchNorm1d for vectors."),
     Layer("LayerNorm", "Normalization & regularization",
           "Normalizes each sample's last dimension to mean 0 and variance 1, then scales and shifts; "
           "independent of the batch. Standard in Transformers.",
