@@ -65,17 +65,18 @@ class HandLeNet(nn.Module):
         return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
 
 
-def train_rate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int, steps: int) -> float:
+def train_rate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int, steps: int) -> tuple[float, float]:
+    """Samples per second of wall time and of this thread's CPU time (robust when the machine is shared)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
     order = torch.randperm(len(x))
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.thread_time()
     for s in range(steps):
         idx = order[(s * batch) % (len(x) - batch):][:batch]
         optimizer.zero_grad(set_to_none=True)
         loss_fn(model(x[idx]), y[idx]).backward()
         optimizer.step()
-    return steps * batch / (time.perf_counter() - start)
+    return steps * batch / (time.perf_counter() - start), steps * batch / (time.thread_time() - cpu_start)
 
 
 def main() -> None:
@@ -105,15 +106,16 @@ def main() -> None:
     compiled = compile(lenet, DataSpec((1, 28, 28), output_size=10))
     x, y = torch.randn(4096, 1, 28, 28), torch.randint(0, 10, (4096,))
     rates = {"compiled": [], "hand-written": []}
-    for _ in range(5):                                           # interleaved rounds
+    for _ in range(9):                                           # interleaved rounds
         for name in rates:
             torch.manual_seed(0)
             model = compiled.build_module() if name == "compiled" else HandLeNet()
-            rates[name].append(train_rate(model, x, y, batch=64, steps=60))
-    med = {k: statistics.median(v) for k, v in rates.items()}
-    for k, v in med.items():
-        print(f"LeNet-5 training, {k}: {v:,.0f} samples/s")
-    print(f"ratio compiled / hand-written: {med['compiled'] / med['hand-written']:.3f} (goal >= 0.97)")
+            rates[name].append(train_rate(model, x, y, batch=64, steps=40))
+    for i, clock in enumerate(("wall", "CPU")):
+        med = {k: statistics.median(r[i] for r in v) for k, v in rates.items()}
+        print(f"LeNet-5 training ({clock} time): compiled {med['compiled']:,.0f} samples/s, hand-written "
+              f"{med['hand-written']:,.0f} samples/s, ratio {med['compiled'] / med['hand-written']:.3f} "
+              "(goal >= 0.97)")
 
 
 if __name__ == "__main__":
