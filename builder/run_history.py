@@ -15,7 +15,7 @@ from runtime.jobs import JobError
 from runtime.store import RunInfo
 from runtime.training import ConfigError
 
-SELECT_KEY = "history_selected"
+SELECT_KEY = "history_selected"     # + the number of runs: a new run resets the choice to the last two
 NOTICE_KEY = "history_notice"
 FIGURES = ("val/loss", "val/acc", "val/r2", "train/loss_epoch")
 CHART_CONFIG = {"displayModeBar": False}
@@ -80,7 +80,7 @@ def show(ws: Workspace) -> None:
     st.dataframe(run_rows(runs), hide_index=True)
     by_id = {r.id: r for r in runs}
     default = [r.id for r in runs[-2:]]
-    chosen = st.multiselect("Compare runs", list(by_id), default=default, key=SELECT_KEY,
+    chosen = st.multiselect("Compare runs", list(by_id), default=default, key=f"{SELECT_KEY}_{len(runs)}",
                             format_func=lambda i: f"{by_id[i].name} ({i})")
     selected = [by_id[i] for i in chosen if i in by_id]
     if selected:

@@ -1,0 +1,114 @@
+"""Results, playground, run history and a failing run under AppTest; the playground's preprocessing."""
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from builder import run_control, trained_model
+from builder.playground import drawing_to_digit, image_file_to_pixels, normalize
+from builder.projects import store
+from builder.run_history import graph_diff
+from runtime.graph import Edge, Graph, Node
+from training_app import charts, open_template, run, set_setting, texts, train, wait_for_run, workspace
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERBOARD_HOME", str(tmp_path))
+    yield tmp_path
+    for job in run_control.registry().jobs():
+        job.stop()
+        job.wait(30)
+
+
+def trained_app(epochs: int = 2, **settings):
+    at = open_template("mlp")
+    set_setting(at, "epochs", epochs)
+    for name, value in settings.items():
+        set_setting(at, name, value)
+    train(at)
+    assert wait_for_run(at) == "completed"
+    return run(at)
+
+
+def test_a_drawing_is_framed_like_mnist():
+    rgba = np.zeros((196, 196, 4), dtype=np.uint8)
+    rgba[10:60, 170:180, :3] = 255                       # a short stroke in the top right corner
+    digit = drawing_to_digit(rgba, 28, 28)
+    rows, cols = np.nonzero(digit > 0.5)
+    assert digit.shape == (28, 28) and digit.max() > 0.9
+    assert rows.max() - rows.min() + 1 <= 20                      # scaled into the 20x20 box
+    assert abs(rows.mean() - 13.5) < 1.5 and abs(cols.mean() - 13.5) < 1.5   # and centred
+    assert drawing_to_digit(np.zeros((196, 196, 4), np.uint8), 28, 28).max() == 0
+
+
+def test_an_uploaded_picture_is_resized_and_a_bad_file_is_named():
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (255, 0, 0)).save(buffer, format="PNG")
+    pixels = image_file_to_pixels(buffer.getvalue(), 3, 32, 32)
+    assert pixels.shape == (3, 32, 32) and pixels[0].min() == 1.0 and pixels[1].max() == 0.0
+    assert image_file_to_pixels(buffer.getvalue(), 1, 28, 28).shape == (1, 28, 28)
+    with pytest.raises(ValueError, match="not an image"):
+        image_file_to_pixels(b"GIF89a but not really", 1, 28, 28)
+    x = normalize(np.ones((1, 2, 2), np.float32), {"mean": [0.5], "std": [0.25]}, image=True)
+    assert np.allclose(x, 2.0)
+
+
+def test_results_playground_and_their_agreement_with_the_model(home):
+    at = trained_app()
+    confusion = charts(at)["Confusion matrix (test split)"]["data"][0]["z"]
+    trained = trained_model.load(store(), run_control.registry().jobs()[0].id)
+    assert confusion == trained.evaluation().report.confusion
+    at.radio(key="playground_way").set_value("Pick a test image")
+    run(at)
+    at.number_input(key="playground_pick").set_value(3)
+    run(at)
+    shown = re.search(r"Prediction: \*\*(\S+)\*\* with probability \*\*([0-9.]+)\*\*", " ".join(texts(at, "markdown")))
+    expected = trained.probabilities(trained.splits.x_test[3:4])[0]
+    assert shown.group(1) == trained.splits.class_names[int(expected.argmax())]
+    assert abs(float(shown.group(2)) - float(expected.max())) < 1e-4
+    assert "Download this input (.npy)" in [b.label for b in at.get("download_button")]
+
+
+def test_run_history_compares_two_runs_and_forks_one(home):
+    at = trained_app(epochs=1)
+    set_setting(at, "lr", 0.01)
+    train(at)
+    assert wait_for_run(at) == "completed"
+    run(at)
+    rows = at.dataframe
+    history = next(d.value for d in rows if "status" in d.value.columns)
+    assert list(history["run"]) == ["run 1", "run 2"] and list(history["lr"]) == [0.001, 0.01]
+    diff = next(d.value for d in rows if "setting" in d.value.columns)
+    assert list(diff["setting"]) == ["lr"]
+    assert {"val/loss", "val/acc"} <= set(charts(at))
+    second = run_control.registry().jobs()[-1]
+    at.button(key=f"fork_{second.id}").click()
+    run(at)
+    fork = run_control.registry().jobs()[-1]
+    assert fork.wait(60) and fork.status == "completed"
+    info = store().run(fork.id)
+    assert info.parent_run_id == second.id and info.parent_checkpoint.endswith("last.json")
+
+
+def test_graph_diff_names_what_changed():
+    before = Graph([Node("a", "Input", {"shape": [4]}), Node("b", "Linear", {"out_features": 8})], [Edge("a", "b")])
+    after = Graph([Node("a", "Input", {"shape": [4]}), Node("b", "Linear", {"out_features": 16}),
+                   Node("c", "ReLU", {})], [Edge("a", "b"), Edge("b", "c")])
+    assert graph_diff(before, after) == ["added c (ReLU)", "b.out_features: 8 → 16", "wired b → c"]
+
+
+def test_a_failing_run_shows_its_reason_and_the_app_stays_up(home):
+    at = open_template("mlp")
+    set_setting(at, "monitor", "val/r2")                # R² is not measured for a classifier
+    train(at)
+    assert wait_for_run(at) == "failed"
+    run(at)
+    errors = texts(at, "error")
+    assert any(e.startswith("The run failed: Training setting 'monitor' is 'val/r2'") for e in errors), errors
+    assert not at.button(key="train").disabled                       # ready for the next try
