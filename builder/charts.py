@@ -56,12 +56,13 @@ def loss_figure(series: Series) -> go.Figure:
 
 def metric_figure(series: Series, task: str) -> go.Figure:
     if task == "classification":
-        return curves(series, [("val/acc", "validation accuracy")], "Accuracy")
+        fig = curves(series, [("val/acc", "validation accuracy")], "Accuracy")
+        return fig.update_yaxes(range=[0, 1.02])
     return curves(series, [("val/r2", "validation R²"), ("val/mae", "validation MAE")], "Fit")
 
 
 def lr_figure(series: Series) -> go.Figure:
-    return curves(series, [("lr", "learning rate")], "Learning rate")
+    return curves(series, [("lr", "learning rate")], "Learning rate", log_y=True)
 
 
 def layer_names(series: Series, prefix: str = "grad_norm/") -> list[str]:

@@ -8,6 +8,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from conftest import ARTIFACTS
 from train_driver import TrainApp
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
@@ -90,3 +91,44 @@ def test_train_watch_stop_resume_results_playground_export(server, page):
     probabilities = session.run(None, {session.get_inputs()[0].name: model_input})[0][0]
     assert str(int(np.argmax(probabilities))) == shown.group(1)
     assert abs(float(probabilities.max()) - float(shown.group(2))) < 1e-3
+
+
+def test_a_reload_during_training_finds_the_run_still_live(server, page):
+    app = TrainApp(page, server.url)
+    app.open()
+    start_training(app)
+    before = app.chart_last_step("Loss")
+    app.reload()
+    app.tab("Data & training", settle=False)
+    app.wait_for(lambda: "running" in app.status_line(), 30, "the live run after the reload")
+    app.wait_for(lambda: app.chart_last_step("Loss") > before, 30, "the curve to go on growing")
+    app.show(app.panel().locator('[data-testid="stProgress"]'))
+    page.shoot("reloaded-still-live")
+    app.panel().get_by_role("button", name="Stop", exact=True).click()
+    app.wait_for(lambda: "stopped" in app.status_line(), 30, "the run to stop")
+
+
+def test_two_pages_train_at_once_without_mixing(server, page, browser, request):
+    other_context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        other = TrainApp(other_context.new_page(), server.url)
+        first = TrainApp(page, server.url)
+        for app, batch_size in ((first, 2), (other, 4)):
+            app.open()
+            start_training(app, batch_size=batch_size)
+        # 3,500 training samples, 2 epochs: 3,500 steps at batch 2, 1,750 at batch 4.
+        app_steps = ((first, "/3500"), (other, "/1750"))
+        for app, steps in app_steps:
+            app.wait_for(lambda: steps in app.progress_text(), 30, f"{steps} steps in the progress bar")
+        assert all("running" in app.status_line() for app, _ in app_steps)   # both at the same time
+        assert first.page.url != other.page.url                             # two projects
+        for app, _ in app_steps:
+            app.show(app.panel().locator('[data-testid="stProgress"]'))
+        page.shoot("first-page")
+        other.page.screenshot(path=str(ARTIFACTS / request.node.name / "second-page.png"))
+        for app, _ in app_steps:
+            app.panel().get_by_role("button", name="Stop", exact=True).click()
+            app.wait_for(lambda: "stopped" in app.status_line(), 30, "the run to stop")
+        assert other.page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        other_context.close()

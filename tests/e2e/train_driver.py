@@ -7,7 +7,7 @@ import time
 
 from playwright.sync_api import Error as PlaywrightError
 
-from driver import App
+from driver import CANVAS, App
 
 TABS = '[data-testid="stTabs"]'
 
@@ -22,9 +22,17 @@ class TrainApp(App):
         gallery.get_by_role("button", name="Open").nth(position).click()
         self.settle()
 
-    def tab(self, name: str) -> None:
-        self.page.locator(TABS).get_by_role("tab", name=name, exact=True).click()
-        self.settle()
+    def tab(self, name: str, settle: bool = True) -> None:
+        """Opens a tab; `settle=False` while a run refreshes the page (it never goes quiet then)."""
+        tab = self.page.locator(TABS).get_by_role("tab", name=name, exact=True)
+        tab.click()
+        self.wait_for(lambda: tab.get_attribute("aria-selected") == "true", 10, f"the {name} tab")
+        if settle:
+            self.settle()
+
+    def reload(self) -> None:
+        self.page.reload()
+        self.page.wait_for_selector(CANVAS, timeout=30_000)
 
     def panel(self):
         """The visible tab panel."""
