@@ -114,7 +114,7 @@ def _fold(model: onnx.ModelProto, input_name: str, full_shape: tuple[int, ...]):
     for d, size in zip(dims, full_shape):
         d.Clear()
         d.dim_value = size
-    inferred = onnx.shape_inference.infer_shapes(fixed)
+    inferred = onnx.shape_inference.infer_shapes(fixed, data_prop=True)
     shapes = {}
     for info in [*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output]:
         dims = info.type.tensor_type.shape.dim
@@ -168,6 +168,8 @@ def _fuse(nodes: list[onnx.NodeProto], t: Tensors) -> list[onnx.NodeProto]:
             if bias in t.consts:
                 fused[id(n)] = helper.make_node("Linear", [n.input[0], n.input[1], bias], [add.output[0]], n.name)
                 replaced.add(id(add))
+        elif n.op_type == "InstanceNormalization":
+            _fuse_group_norm(n, producer, only, other, t, replaced, fused)
         elif n.op_type == "Sigmoid" and (mul := only(n.output[0], "Mul")) and other(mul, n.output[0]) == n.input[0]:
             fused[id(n)] = helper.make_node("Silu", [n.input[0]], [mul.output[0]], n.name)
             replaced.add(id(mul))
@@ -233,6 +235,29 @@ def _fuse_recurrent(first, producer, only, other, t: Tensors, replaced: set, fus
     t.groups[out] = layers
     fused[id(entry)] = node
     replaced.update(id(x) for x in layers + glue[1:] + tail)
+
+
+def _fuse_group_norm(norm, producer, only, other, t: Tensors, replaced: set, fused: dict) -> None:
+    """PyTorch's form of GroupNorm: Reshape to (B, groups, -1) -> InstanceNormalization with unit
+    scale and zero bias -> Reshape back -> Mul by the per-channel weight -> Add the bias."""
+    split = producer.get(norm.input[0])
+    target = t.const(split.input[1]) if split is not None and split.op_type == "Reshape" else None
+    scale, shift = t.const(norm.input[1]), t.const(norm.input[2])
+    back = only(norm.output[0], "Reshape")
+    mul = only(back.output[0], "Mul") if back is not None else None
+    add = only(mul.output[0], "Add") if mul is not None else None
+    if target is None or scale is None or shift is None or add is None or len(target) != 3 or \
+            not np.all(scale == 1) or np.any(shift) or t.shapes.get(back.output[0]) != t.shapes.get(split.input[0]):
+        return
+    weight, bias = t.const(other(mul, back.output[0]) or ""), t.const(other(add, mul.output[0]) or "")
+    channels = t.shapes[split.input[0]][1]
+    if weight is None or bias is None or weight.size != channels or bias.size != channels:
+        return
+    t.consts[norm.output[0] + "/weight"], t.consts[norm.output[0] + "/bias"] = weight.reshape(-1), bias.reshape(-1)
+    fused[id(split)] = helper.make_node("GroupNorm", [split.input[0], norm.output[0] + "/weight",
+                                                      norm.output[0] + "/bias"], [add.output[0]], norm.name,
+                                        num_groups=int(target[1]), epsilon=attrs(norm).get("epsilon", 1e-5))
+    replaced.update({id(norm), id(back), id(mul), id(add)})
 
 
 def _translate(nodes, t: Tensors) -> tuple[list[tuple[onnx.NodeProto, Translation]], dict[str, str]]:

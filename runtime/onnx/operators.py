@@ -181,6 +181,14 @@ def layer_norm(node, t):
     return Translation("LayerNorm", {"elementwise_affine": True}, {"weight": scale, "bias": bias}, [node.input[0]])
 
 
+def group_norm(node, t):   # fused by importer._fuse_group_norm
+    a = attrs(node)
+    if not math.isclose(a.get("epsilon", 1e-5), 1e-5, rel_tol=1e-3):
+        raise Unmappable(f"epsilon {a['epsilon']:g}; the catalog's GroupNorm uses 1e-05")
+    return Translation("GroupNorm", {"num_groups": int(a["num_groups"])},
+                       {"weight": t.const(node.input[1]), "bias": t.const(node.input[2])}, [node.input[0]])
+
+
 def embedding(node, t):   # Gather(table, ids)
     table = t.const(node.input[0])
     if table is None or table.ndim != 2 or attrs(node).get("axis", 0) != 0 or node.input[1] in t.consts:
@@ -246,6 +254,32 @@ def elementwise(kind):
     return translate
 
 
+def add(node, t):
+    """Add of two computed tensors; or a stored (steps, width) table added to a sequence: positions."""
+    stored = [i for i in node.input if i in t.consts]
+    if len(stored) == 1 and len(node.input) == 2:
+        table = t.consts[stored[0]]
+        data = next(i for i in node.input if i not in t.consts)
+        shape = t.shapes.get(data)
+        if shape is None or len(shape) != 3 or table.shape != shape[1:]:
+            raise Unmappable("Add with a stored constant that is not a (steps, width) position table")
+        steps, width = table.shape
+        if width % 2 == 0 and np.allclose(table, _sinusoids(steps, width), atol=1e-5):
+            return Translation("PositionalEncoding", {"kind": "sinusoidal", "max_len": max(steps, 512)}, {}, [data])
+        return Translation("PositionalEncoding", {"kind": "learned", "max_len": int(steps)},
+                           {"pe": table.astype(np.float32)}, [data])
+    return elementwise("Add")(node, t)
+
+
+def _sinusoids(steps: int, width: int) -> np.ndarray:
+    """PositionalEncoding's fixed table: PE(pos, 2i) = sin(pos / 10000^(2i/d)), PE(pos, 2i+1) = cos(...)."""
+    position = np.arange(steps, dtype=np.float64)[:, None]
+    freq = np.exp(np.arange(0, width, 2) * (-math.log(10000.0) / width))
+    table = np.zeros((steps, width))
+    table[:, 0::2], table[:, 1::2] = np.sin(position * freq), np.cos(position * freq)
+    return table
+
+
 def clip(node, t):
     a = attrs(node)
     low = a.get("min", t.const(node.input[1]) if len(node.input) > 1 else None)
@@ -293,10 +327,10 @@ def _elu(a):
 TRANSLATIONS: dict[str, Callable[[onnx.NodeProto, Tensors], Translation]] = {
     "Conv": conv, "ConvTranspose": conv_transpose, "MaxPool": max_pool, "AveragePool": average_pool,
     "GlobalAveragePool": global_average_pool, "Gemm": gemm, "MatMul": fused_linear, "Linear": fused_linear,
-    "BatchNormalization": batch_norm, "LayerNormalization": layer_norm, "Gather": embedding,
+    "BatchNormalization": batch_norm, "GroupNorm": group_norm, "LayerNormalization": layer_norm, "Gather": embedding,
     "Flatten": flatten, "Reshape": reshape, "Transpose": transpose,
     "Softmax": softmax("Softmax"), "LogSoftmax": softmax("LogSoftmax"), "Concat": concat,
-    "Add": elementwise("Add"), "Mul": elementwise("Multiply"), "Clip": clip, "ReduceMean": reduce_mean,
+    "Add": add, "Mul": elementwise("Multiply"), "Clip": clip, "ReduceMean": reduce_mean,
     "Dropout": dropout, "Relu": activation("ReLU"), "LeakyRelu": activation("LeakyReLU", _leaky),
     "Elu": activation("ELU", _elu), "Sigmoid": activation("Sigmoid"), "Tanh": activation("Tanh"),
     "Softplus": activation("Softplus"), "HardSwish": activation("Hardswish"),

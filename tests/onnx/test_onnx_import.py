@@ -52,8 +52,6 @@ NOT_IMPORTED = {
     "MultiheadAttention": "exported as ~50 reshapes and matmuls; no attention pattern yet",
     "TransformerEncoderLayer": "contains MultiheadAttention",
     "TransformerDecoderLayer": "contains MultiheadAttention",
-    "PositionalEncoding": "exported as an Add of a stored table, which has no layer",
-    "GroupNorm": "exported as InstanceNormalization + scale and shift",
     "Input": "no module", "Output": "no module",
 }
 
@@ -100,6 +98,38 @@ def test_every_importable_layer_round_trips(layer_type):
     assert np.abs(_run(imported.project, imported.weights, x) - original).max() <= 1e-4
     kept = [n.type for n in imported.project.graph.nodes if n.type not in ("Input", "Output")]
     assert kept in ([layer_type], []), kept     # Identity and Dropout vanish in eval mode
+
+
+def test_group_norm_on_images_round_trips():
+    project = chain("gn", [("Conv2d", {"out_channels": 8, "kernel_size": 3}), ("GroupNorm", {"num_groups": 2}),
+                           ("GELU", {}), ("Flatten", {}), ("Linear", {"out_features": 3})], [3, 6, 6])
+    compiled = compile(project.graph)
+    module = compiled.build_module()
+    with torch.no_grad():
+        module.groupnorm2.weight.uniform_(0.5, 2)
+        module.groupnorm2.bias.uniform_(-1, 1)
+    weights = module.state_dict()
+    data = SampleData(torch.randn(3, 3, 6, 6), "generated")
+    imported = import_model(onnx.load_model_from_string(export_project(project, compiled, weights, data=data).data))
+    types = [n.type for n in imported.project.graph.nodes]
+    assert types == ["Input", "Conv2d", "GroupNorm", "GELU", "Flatten", "Linear", "Output"]
+    assert imported.project.graph.nodes[2].params["num_groups"] == 2
+    x = data.samples.numpy()
+    assert np.abs(_run(imported.project, imported.weights, x) - _run(project, weights, x)).max() <= 1e-4
+
+
+@pytest.mark.parametrize("kind", ["sinusoidal", "learned"])
+def test_position_tables_import_as_positional_encoding(kind):
+    project = chain("pos", [("PositionalEncoding", {"kind": kind, "max_len": 64}), ("Linear", {"out_features": 2})],
+                    [10, 8])
+    compiled = compile(project.graph)
+    weights = compiled.build_module().state_dict()
+    data = SampleData(torch.randn(3, 10, 8), "generated")
+    imported = import_model(onnx.load_model_from_string(export_project(project, compiled, weights, data=data).data))
+    [pe] = [n for n in imported.project.graph.nodes if n.type == "PositionalEncoding"]
+    assert pe.params["kind"] == kind
+    x = data.samples.numpy()
+    assert np.abs(_run(imported.project, imported.weights, x) - _run(project, weights, x)).max() <= 1e-4
 
 
 @pytest.mark.parametrize("layer_type", sorted(set(NOT_IMPORTED) - {"Input", "Output"}))
