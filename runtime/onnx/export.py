@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import re
 import warnings
 from typing import Any, Callable
@@ -103,12 +104,24 @@ _RUN: dict[str, Callable[[nn.Module, tuple, int, dict | None], onnx.ModelProto]]
     "torchscript": _torchscript, "dynamo": _dynamo}
 
 
+_CHATTY_LOGGERS = ("torch.onnx", "torch.export", "torch._export", "onnxscript")
+
+
 @contextlib.contextmanager
 def _quiet():
-    """The exporters warn at length about tracing details that are not the user's business."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
+    """The exporters warn and log at length about tracing details that are not the user's business
+    ("torchvision is not installed", "Skipping constant folding"); failures still raise."""
+    loggers = [logging.getLogger(name) for name in _CHATTY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def export_module(module: nn.Module, sample: torch.Tensor, *, exporter: str | None = None,
