@@ -68,25 +68,25 @@ def key_params_text(layer: Layer, params: dict[str, Any]) -> str:
 def node_content(node_id: str, layer: Layer, params: dict[str, Any], shape: Iterable[int] | None,
                  n_params: int | None, problems: list[tuple[str, str]], inputs: int) -> str:
     """One node card: id and type, key parameters, output shape and weights, then its problems
-    as (message, severity): errors in full, warnings shortened."""
+    as (message, severity): errors in full, warnings shortened. Lines are inline elements split by
+    <br>: a card is parsed again on every change, so it stays small."""
     e = html.escape
-    lines = [f'<div style="margin:0;font-weight:600">{e(node_id)}'
-             f' <span style="margin:0;font-weight:400;color:#4b5563">{e(layer.type)}</span></div>']
+    lines = [f'<b>{e(node_id)}</b> <span style="color:#4b5563">{e(layer.type)}</span>']
     key = key_params_text(layer, params)
     if key:
-        lines.append(f'<div style="margin:0;color:#374151">{e(key)}</div>')
+        lines.append(e(key))
     out = f"→ {e(shape_text(shape))}"
     if n_params:
         out += f" · {e(count_text(n_params))} params"
-    lines.append(f'<div style="margin:0;font-family:monospace">{out}</div>')
+    lines.append(f'<span style="font-family:monospace">{out}</span>')
     if inputs > 1:
-        lines.append(f'<div style="margin:0;color:#4b5563">{inputs} inputs, in the order #1..#{inputs} on the edges</div>')
+        lines.append(f'<span style="color:#4b5563">{inputs} inputs, in the order #1..#{inputs} on the edges</span>')
     for text, severity in problems:
         if severity != "error" and len(text) > WARNING_CHARS:   # the inspector has the whole text
             text = text[:WARNING_CHARS - 1].rstrip() + "…"
         colour = ERROR_COLOUR if severity == "error" else WARNING_COLOUR
-        lines.append(f'<div style="margin:0;color:{colour};font-size:10px">⚠ {e(text)}</div>')
-    return '<div style="margin:0;text-align:left;line-height:1.3;font-size:11px">' + "".join(lines) + "</div>"
+        lines.append(f'<span style="color:{colour};font-size:10px">⚠ {e(text)}</span>')
+    return '<div style="margin:0;text-align:left;line-height:1.3;font-size:11px">' + "<br>".join(lines) + "</div>"
 
 
 def node_style(family: str, severity: str | None, selected: bool) -> dict[str, Any]:

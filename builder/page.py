@@ -34,11 +34,21 @@ section[data-testid="stSidebar"] [data-testid="stVerticalBlock"] {gap: 0.35rem}
 def render() -> None:
     st.markdown(STYLE, unsafe_allow_html=True)
     ws = project_menu.current_workspace()
-    canvas.take_report(ws)
-    compiled = compiled_for(ws)
     project_menu.show_header(ws)
     with st.sidebar:
         palette.show(ws)
+    builder_area()
+    training_area.show(ws)
+
+
+@st.fragment
+def builder_area() -> None:
+    """Canvas, inspector and summary. A fragment: a canvas event or an inspector edit reruns and
+    redraws only this part, not the header, the palette and the training area with its charts."""
+    ws = project_menu.current_workspace()
+    canvas.take_report(ws)
+    project_menu.autosave(ws)     # before drawing: a tab closed mid-run must not lose the edit
+    compiled = compiled_for(ws)
     left, right = st.columns([3, 1.2])
     with left:
         canvas.show(ws, compiled)
@@ -49,5 +59,3 @@ def render() -> None:
         inspector.show(ws, compiled)
     with st.expander("Model summary", expanded=True):
         summary.show(ws, compiled)
-    project_menu.autosave(ws)
-    training_area.show(ws)

@@ -24,10 +24,8 @@ def _add(ws: Workspace, layer_type: str) -> None:
 
 def show(ws: Workspace) -> None:
     st.subheader("Layers")
-    anchor = ws.selected
-    st.caption(f"A click adds the layer after **{anchor}** and wires it." if anchor else
-               "Nothing selected: a click places the layer beside the graph, to wire by hand. "
-               "Select a node to add after it.")
+    st.caption("A click adds the layer after the selected node and wires it; with nothing selected "
+               "(✕ in the inspector), beside the graph, to wire by dragging from handle to handle.")
     query = st.text_input("Search layers", key="palette_search", placeholder="conv, pool, attention…",
                           label_visibility="collapsed")
     groups = matching(query)

@@ -72,11 +72,13 @@ def file_name(project: Project) -> str:
 
 # --- callbacks (on_click: they run before the page, so no click is lost) ------------------------
 def _undo(ws: Workspace) -> None:
-    ws.undo()
+    if not ws.undo():
+        st.session_state[NOTICE_KEY] = "Nothing to undo."
 
 
 def _redo(ws: Workspace) -> None:
-    ws.redo()
+    if not ws.redo():
+        st.session_state[NOTICE_KEY] = "Nothing to redo."
 
 
 def _tidy(ws: Workspace) -> None:
@@ -155,13 +157,13 @@ def show_header(ws: Workspace) -> None:
         st.session_state["project_name_for"] = (ws.token, ws.revision)
     name_col.text_input("Project name", key="project_name", on_change=_rename, args=(ws,),
                         label_visibility="collapsed", max_chars=200)
-    undo_col.button("Undo", key="undo", on_click=_undo, args=(ws,), disabled=not ws.history.can_undo,
-                    width="stretch")
-    redo_col.button("Redo", key="redo", on_click=_redo, args=(ws,), disabled=not ws.history.can_redo,
-                    width="stretch")
+    # Always enabled: canvas edits rerun only the builder's fragment, so a disabled state drawn
+    # here would go stale.
+    undo_col.button("Undo", key="undo", on_click=_undo, args=(ws,), width="stretch")
+    redo_col.button("Redo", key="redo", on_click=_redo, args=(ws,), width="stretch")
     tidy_col.button("Tidy up", key="tidy", on_click=_tidy, args=(ws,), help="Lay the graph out in ranks",
                     width="stretch", disabled=not ws.graph.nodes)
-    down_col.download_button("Download", ws.project.to_json(), file_name=file_name(ws.project),
+    down_col.download_button("Download", lambda: ws.project.to_json(), file_name=file_name(ws.project),
                              mime="application/json", key="download", width="stretch", on_click="ignore")
     with new_col.popover("Templates", width="stretch"):
         show_gallery()

@@ -1,0 +1,105 @@
+"""The builder in a real browser: time to an interactive page, and canvas event -> updated shapes.
+
+Serves `streamlit run app.py` as the browser tests do (tests/e2e), opens ResNet-18 (71 nodes,
+tests/fixtures/reference/resnet18.json) in headless Chromium at 1280x800, and measures:
+- open: navigation start -> first node drawn on the canvas -> page idle (no script run for 0.8 s);
+- change: a node deleted with the canvas's node menu (ResNet-18's first max-pool, so every later
+  shape doubles) -> the new shape shown on a downstream node. Both ends are taken inside the
+  canvas's frame (performance.now() of the click, and of the DOM mutation that shows the new
+  text), so the figure is what a person sees, without the test driver's own latency.
+Usage: .venv/bin/python bench/bench_canvas.py [--rounds 5]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "e2e")]
+
+from conftest import CHROMIUM, CHROMIUM_FLAGS, AppServer  # noqa: E402  (the browser tests' harness)
+from driver import CANVAS, App  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+WATCH = """([nodeId, text]) => {
+  window.__bench = {};
+  document.addEventListener('click', () => { window.__bench.click ??= performance.now(); }, true);
+  window.addEventListener('message', (m) => {
+    if (window.__bench.click !== undefined && m.data && m.data.type === 'streamlit:render')
+      window.__bench.args ??= performance.now();
+  });
+  new MutationObserver(() => {
+    const node = document.querySelector(`.react-flow__node[data-id="${nodeId}"]`);
+    if (node && node.innerText.includes(text)) window.__bench.shown ??= performance.now();
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def open_page(app: App) -> tuple[float, float]:
+    """Seconds from navigation to the first drawn node, and to an idle page."""
+    start = time.perf_counter()
+    app.page.goto(app.url)
+    app.page.frame_locator(CANVAS).locator(".react-flow__node").first.wait_for(timeout=60_000)
+    drawn = time.perf_counter() - start
+    app.settle()
+    return drawn, time.perf_counter() - start - 0.8     # settle() waits 0.8 s of quiet after the last run
+
+
+def change(app: App) -> tuple[float, float]:
+    """Milliseconds from the node-menu click that deletes pool1 to conv2's new shape on screen, and
+    from that click to the new canvas state arriving in the canvas's frame (the server's part)."""
+    frame = app.page.frame(url=lambda u: "streamlit_flow" in u)
+    app.node("pool1").wait_for()
+    frame.evaluate(WATCH, ["conv2", "64×112×112"])
+    app.node("pool1").click(button="right")
+    app.canvas.get_by_role("button", name="Delete Node").click()
+    frame.wait_for_function("() => window.__bench.shown !== undefined", timeout=30_000)
+    t = frame.evaluate("() => [window.__bench.shown - window.__bench.click, window.__bench.args - window.__bench.click]")
+    app.settle()
+    app.click_button("Undo")
+    app.node("pool1").wait_for()
+    return t
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=4)
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="layerboard-bench-"))
+    os.environ["LAYERBOARD_HOME"] = str(home)
+    from builder.projects import store
+    from runtime.graph import load_project
+    project_id, _ = store().save_project(load_project(ROOT / "tests/fixtures/reference/resnet18.json"))
+    server = AppServer(home)
+    server.start()
+    opens, changes = [], []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            for _ in range(args.rounds):
+                context = browser.new_context(viewport={"width": 1280, "height": 800})
+                app = App(context.new_page(), f"{server.url}/?project={project_id}")
+                opens.append(open_page(app))
+                changes.append(change(app))
+                context.close()
+            browser.close()
+    finally:
+        server.stop()
+    (cold_drawn, cold_idle), warm = opens[0], opens[1:] or opens
+    shown = [c[0] for c in changes]
+    print(f"ResNet-18 (71 nodes), {args.rounds} rounds (the first right after the server started), medians")
+    print(f"first open after server start -> first node drawn: {cold_drawn:.2f} s; -> page idle: {cold_idle:.2f} s")
+    print(f"later opens -> first node drawn: {statistics.median(o[0] for o in warm):.2f} s; -> page idle: "
+          f"{statistics.median(o[1] for o in warm):.2f} s (goal: interactive within 4 s)")
+    print(f"canvas event -> updated shapes shown: {statistics.median(shown):.0f} ms "
+          f"(all: {', '.join(f'{c:.0f}' for c in shown)}; goal 200 ms); of which the new state reached "
+          f"the canvas after {statistics.median(c[1] for c in changes):.0f} ms and was drawn in the rest")
+
+
+if __name__ == "__main__":
+    main()
