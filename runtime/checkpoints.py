@@ -41,20 +41,26 @@ def load(stem: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     stem = Path(stem)
     if stem.suffix in (".json", ".safetensors"):
         stem = stem.with_suffix("")
+    for part in (stem.with_suffix(".json"), stem.with_suffix(".safetensors")):
+        if not part.is_file():
+            raise CheckpointError(f"Checkpoint {stem} is incomplete: {part.name} is missing.")
     try:
         doc = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
         tensors = load_file(str(stem.with_suffix(".safetensors")))
-    except FileNotFoundError as e:
-        raise CheckpointError(f"Checkpoint {stem} is incomplete: {Path(e.filename).name} is missing.") from None
-    except (json.JSONDecodeError, UnicodeDecodeError, SafetensorError) as e:
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError, SafetensorError) as e:
         raise CheckpointError(f"Checkpoint {stem} is damaged: {e}.") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") != VERSION:
         raise CheckpointError(f"{stem.with_suffix('.json')} is not a Layerboard checkpoint "
                               f"(format {FORMAT!r} version {VERSION}).")
-    weights = {k: tensors[f"weights/{k}"] for k in doc["weights"] if f"weights/{k}" in tensors}
-    if len(weights) != len(doc["weights"]):
-        raise CheckpointError(f"Checkpoint {stem} is damaged: weights listed in the JSON are missing.")
-    return weights, _unpack(doc["state"], tensors, stem)
+    try:
+        weights = {k: tensors[f"weights/{k}"] for k in doc["weights"] if f"weights/{k}" in tensors}
+        if len(weights) != len(doc["weights"]):
+            raise CheckpointError(f"Checkpoint {stem} is damaged: weights listed in the JSON are missing.")
+        return weights, _unpack(doc["state"], tensors, stem)
+    except (KeyError, TypeError, ValueError) as e:
+        if isinstance(e, CheckpointError):
+            raise
+        raise CheckpointError(f"Checkpoint {stem} is damaged: its JSON does not have the expected layout.") from None
 
 
 def _pack(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:

@@ -1,0 +1,53 @@
+import json
+import math
+
+import pytest
+import torch
+
+from runtime.checkpoints import CheckpointError, load, save
+
+
+def test_round_trip_keeps_tensors_int_keys_and_special_floats(tmp_path):
+    weights = {"fc.weight": torch.randn(3, 2), "fc.bias": torch.zeros(3)}
+    state = {"optimizer": {"state": {0: {"step": torch.tensor(5.0), "exp_avg": torch.ones(3, 2)}},
+                           "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0]}]},
+             "best": float("inf"), "nan": float("nan"), "rng": torch.get_rng_state(), "none": None, "flag": True}
+    path = save(tmp_path / "ck", weights, state)
+    assert path == tmp_path / "ck.json" and (tmp_path / "ck.safetensors").exists()
+    w, s = load(tmp_path / "ck")
+    assert all(torch.equal(w[k], weights[k]) for k in weights)
+    assert torch.equal(s["optimizer"]["state"][0]["exp_avg"], torch.ones(3, 2))
+    assert s["optimizer"]["param_groups"][0]["betas"] == [0.9, 0.999]
+    assert s["best"] == math.inf and math.isnan(s["nan"]) and s["none"] is None and s["flag"] is True
+    assert torch.equal(s["rng"], torch.get_rng_state())
+    assert load(tmp_path / "ck.json")[1]["optimizer"]["state"][0]["step"].item() == 5.0
+
+
+def test_missing_or_damaged_files_say_so(tmp_path):
+    save(tmp_path / "ck", {"w": torch.ones(2)}, {"t": torch.ones(1)})
+    (tmp_path / "ck.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(CheckpointError, match="damaged"):
+        load(tmp_path / "ck")
+    (tmp_path / "ck.safetensors").unlink()
+    with pytest.raises(CheckpointError, match="ck.safetensors is missing"):
+        load(tmp_path / "ck")
+    save(tmp_path / "other", {"w": torch.ones(2)}, {})
+    (tmp_path / "other.json").write_text(json.dumps({"format": "something else"}))
+    with pytest.raises(CheckpointError, match="not a Layerboard checkpoint"):
+        load(tmp_path / "other")
+    (tmp_path / "other.json").write_text(json.dumps({"format": "layerboard-checkpoint", "version": 1,
+                                                     "weights": ["w"], "state": {"__items__": 5}}))
+    with pytest.raises(CheckpointError, match="expected layout"):
+        load(tmp_path / "other")
+    (tmp_path / "other.json").write_text(json.dumps({"format": "layerboard-checkpoint", "version": 1,
+                                                     "weights": ["w", "ghost"], "state": {}}))
+    with pytest.raises(CheckpointError, match="weights listed"):
+        load(tmp_path / "other")
+
+
+def test_a_checkpoint_of_another_graph_is_refused_with_a_message(tmp_path):
+    from runtime.training import Checkpointer, TrainConfig, Trainer
+    from training_fixtures import mlp, quadrants
+    Trainer(mlp(), quadrants(), TrainConfig(epochs=1), callbacks=[Checkpointer(tmp_path)]).fit()
+    with pytest.raises(CheckpointError, match="does not fit this model"):
+        Trainer(mlp(hidden=16), quadrants(), TrainConfig(epochs=2)).fit(resume_from=tmp_path / "last")
