@@ -151,8 +151,10 @@ def _linear(weight: np.ndarray, bias: np.ndarray | None, source: str) -> Transla
 
 def fused_linear(node, t):   # MatMul(x, W) [+ b]
     weight = t.const(node.input[1])
-    if weight is None or weight.ndim != 2:
+    if weight is None:
         raise Unmappable("MatMul of two computed tensors is attention or a custom product, not a layer")
+    if weight.ndim != 2 or node.input[0] in t.consts:
+        raise Unmappable(f"a stored {weight.ndim}-D right factor; a Linear multiplies by one 2-D weight")
     return _linear(weight.T, t.const(node.input[2]) if len(node.input) > 2 else None, node.input[0])
 
 
@@ -240,6 +242,8 @@ def softmax(kind):
 
 
 def concat(node, t):
+    if any(i in t.consts for i in node.input):
+        raise Unmappable("Concat with a stored constant: the catalog's Concat joins computed branches")
     return Translation("Concat", {"dim": _sample_axis(node, t, 1)}, {}, _data_inputs(node, t))
 
 
