@@ -156,8 +156,8 @@ class FirstLoss(Callback):
     def __init__(self):
         self.at = threading.Event()
 
-    def on_metrics(self, trainer, step, metrics):
-        if "train/loss" in metrics and not self.at.is_set():
+    def on_losses(self, trainer, first_step, losses):
+        if not self.at.is_set():
             self.seen = time.perf_counter()
             self.at.set()
 

@@ -47,6 +47,12 @@ class RunLog(Callback):
             for name, value in metrics.items():
                 self._series.setdefault(name, []).append((step, value))
 
+    def on_losses(self, trainer: Any, first_step: int, losses: list[float]) -> None:
+        self.step = max(self.step, first_step + len(losses) - 1)
+        with self._lock:
+            self._series.setdefault("train/loss", []).extend(
+                (first_step + j, v) for j, v in enumerate(losses))
+
     def series(self, names: list[str] | None = None) -> dict[str, list[tuple[int, float]]]:
         """A copy of the series so far (all, or the given names)."""
         with self._lock:

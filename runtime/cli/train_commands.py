@@ -208,6 +208,9 @@ class ProgressBar(Callback):
             self.fields["epoch"] = f"{min(int(metrics['epoch']) + 1, self.epochs)}/{self.epochs}"
         self.progress.update(self.task, completed=step - self.base, **self.fields)
 
+    def on_losses(self, trainer, first_step: int, losses: list[float]) -> None:
+        self.on_metrics(trainer, first_step + len(losses) - 1, {"train/loss": losses[-1]})
+
     def on_train_end(self, trainer, result) -> None:
         self.progress.stop()
 

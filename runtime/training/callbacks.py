@@ -39,6 +39,12 @@ class Callback:
     def on_metrics(self, trainer: "Trainer", step: int, metrics: dict[str, float]) -> None:
         """Whenever metrics are measured: flat dict with slash names, at optimizer step `step`."""
 
+    def on_losses(self, trainer: "Trainer", first_step: int, losses: list[float]) -> None:
+        """The per-step `train/loss` values of steps first_step, first_step + 1, ... as read in one
+        go; by default each is passed on to `on_metrics`. Override to take them in bulk."""
+        for j, value in enumerate(losses):
+            self.on_metrics(trainer, first_step + j, {"train/loss": value})
+
     def on_epoch_end(self, trainer: "Trainer", epoch: int, metrics: dict[str, float]) -> None:
         """After an epoch's evaluation; `metrics` are that epoch's figures."""
 

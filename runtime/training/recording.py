@@ -43,6 +43,11 @@ class RunRecorder(Callback):
         with self._lock:
             self._rows.extend((self.run_id, step, k, float(v), now) for k, v in metrics.items())
 
+    def on_losses(self, trainer: Any, first_step: int, losses: list[float]) -> None:
+        now = time.time()
+        with self._lock:
+            self._rows.extend((self.run_id, first_step + j, "train/loss", v, now) for j, v in enumerate(losses))
+
     def on_epoch_end(self, trainer: Any, epoch: int, metrics: dict[str, float]) -> None:
         self.store.update_run(self.run_id, epochs_done=epoch + 1)
 

@@ -281,8 +281,8 @@ class Trainer:
         self.epoch_loss += sum(v * n for v, n in zip(losses, self.pending_sizes))
         self.epoch_samples += sum(self.pending_sizes)
         self.pending, self.pending_sizes = [], []
-        for j, value in enumerate(losses):
-            self._emit(first + j, {"train/loss": value})
+        for cb in self.callbacks:
+            cb.on_losses(self, first, losses)
         self._emit(self.step, {"lr": self._lr(), **{f"grad_norm/{k}": v for k, v in grads.items()}})
 
     def _end_epoch(self) -> bool:
