@@ -28,8 +28,11 @@ GOALS = [
     ("lenet5", "lenet5", None, {}, "test/acc", 0.95),
     ("resnet_small", "resnet_small", None, {"epochs": 12, "lr": 0.003, "schedule": "onecycle"}, "test/acc", 0.85),
     ("gru_basicmotions", "gru", {"name": "basicmotions"}, {"epochs": 100}, "test/acc", 0.90),
-    ("transformer", "transformer", None, {"epochs": 8, "early_stopping": True, "patience": 3,
-                                          "monitor": "val/acc"}, "test/acc", 0.70),
+    # from scratch on 6k reviews the encoder overfits within 3 epochs: a smaller vocabulary,
+    # weight decay and early stopping on validation accuracy (best weights kept) get it past 70%
+    ("transformer", "transformer", {"name": "rotten_tomatoes", "vocab_size": 2000},
+     {"epochs": 12, "lr": 0.002, "batch_size": 32, "weight_decay": 0.1, "early_stopping": True, "patience": 3,
+      "monitor": "val/acc"}, "test/acc", 0.70),
     ("mlp_diabetes", "mlp", {"name": "diabetes"}, {"epochs": 100}, "test/r2", 0.0),   # R^2 > 0: beats the mean
 ]
 
