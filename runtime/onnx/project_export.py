@@ -85,9 +85,11 @@ def dataset_samples(project: Project, compiled: Compiled, count: int = VERIFY_SA
 def _preprocessing(data: SampleData, compiled: Compiled) -> str:
     shape = list(compiled.input_shape)
     if compiled.input_dtype == "int64":
-        return (f"Input: int64 token ids of shape (batch, {shape[0]}): lowercase the text, split it into words, "
-                "map each word to its index in the 'vocabulary' entry (1 = unknown word), cut or pad with 0 "
-                f"to {shape[0]} ids.")
+        from runtime.datasets import text   # the tokenizer the vocabulary was built with
+        return (f"Input: int64 token ids of shape (batch, {shape[0]}): lowercase the text, replace '<br />' by a "
+                f"space, take the words matching the regular expression {text._WORDS.pattern} in order, map "
+                "each to its index in the 'vocabulary' entry (1 = unknown word), keep the first "
+                f"{shape[0]} and pad with 0 to {shape[0]} ids.")
     if data.normalization:
         return (f"Input: float32 of shape (batch, {', '.join(map(str, shape))}); before the model subtract "
                 "'normalization' mean and divide by its std along its axis (statistics of the training split).")
