@@ -29,7 +29,7 @@ from runtime.layout import layout
 from runtime.onnx.errors import UnsupportedModel
 from runtime.onnx.files import read_model
 from runtime.onnx.operators import PASS_THROUGH, TRANSLATIONS, Tensors, Translation, Unmappable, attrs
-from runtime.onnx.verify import TOLERANCE, _difference, session
+from runtime.onnx.verify import TOLERANCE, difference, session
 
 _DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT64: "int64", onnx.TensorProto.INT32: "int64"}
 PROBE_BATCH = 2
@@ -352,7 +352,7 @@ def _compare(model, project, weights, full_shape, dtype, inputs, int32) -> tuple
     expected = runner.run(None, {runner.get_inputs()[0].name: feed})[0]
     with torch.no_grad():
         got = module(x).numpy()
-    abs_diff, rel_diff = _difference(got, expected)
+    abs_diff, rel_diff = difference(got, expected)
     if abs_diff > TOLERANCE and rel_diff > TOLERANCE:
         raise UnsupportedModel(f"The imported graph does not reproduce the file: max abs diff {abs_diff:.3g}, max "
                                f"rel diff {rel_diff:.3g} against onnxruntime (tolerance {TOLERANCE:g}). "

@@ -96,7 +96,7 @@ def verify(model: onnx.ModelProto, module: nn.Module, samples: torch.Tensor,
                 raise VerificationFailed(
                     f"onnxruntime cannot run the exported file on input {list(batch.shape)}: "
                     f"{str(error).strip()[:400]}") from None
-            abs_diff, rel_diff = _difference(got, expected)
+            abs_diff, rel_diff = difference(got, expected)
             max_abs, max_rel = max(max_abs, abs_diff), max(max_rel, rel_diff)
     finally:
         module.train(was_training)
@@ -104,7 +104,7 @@ def verify(model: onnx.ModelProto, module: nn.Module, samples: torch.Tensor,
                         tuple(sorted({b.shape[1] for b in batches})) if 1 in dynamic else (), tolerance)
 
 
-def _difference(got: np.ndarray, expected: np.ndarray) -> tuple[float, float]:
+def difference(got: np.ndarray, expected: np.ndarray) -> tuple[float, float]:
     """Max absolute difference and the same relative to the output's scale; inf on shape or NaN mismatch."""
     if got.shape != expected.shape or not np.array_equal(np.isnan(got), np.isnan(expected)):
         return float("inf"), float("inf")

@@ -167,3 +167,26 @@ def test_a_file_that_differs_from_pytorch_is_refused_with_figures():
         require(verification)
     assert caught.value.verification is verification
     assert require(verify(model, exported, torch.randn(5, 3))).passed
+
+
+def test_text_metadata_is_enough_to_prepare_input_like_the_dataset():
+    """A consumer with only the .onnx file turns a sentence into the same ids as Layerboard."""
+    import re
+
+    from runtime import datasets
+    from runtime.onnx.project_export import dataset_samples
+    project = chain("sentiment", [("Embedding", {"embedding_dim": 8}), ("SequencePool", {}),
+                                  ("Linear", {"out_features": "auto"})], [20], "int64")
+    project.dataset = {"name": "rotten_tomatoes", "subset": 300, "max_len": 20, "vocab_size": 500}
+    compiled = compile_project(project)
+    meta = export_project(project, compiled, data=dataset_samples(project, compiled)).metadata
+    vocabulary = json.loads(meta["vocabulary"])
+    pattern = re.search(r"regular expression (.+?) in order", meta["preprocessing"]).group(1)
+    sentence = "It's a great, GREAT film!<br />Don't miss it?"
+    words = re.findall(pattern, sentence.lower().replace("<br />", " "))
+    index = {w: i for i, w in enumerate(vocabulary)}
+    ids = [index.get(w, 1) for w in words][:20]
+    ids += [0] * (20 - len(ids))
+    splits = datasets.load("rotten_tomatoes", subset=300, max_len=20, vocab_size=500)
+    assert ids == splits.encode_text(sentence)[0].tolist()
+    assert json.loads(meta["class_labels"]) == ["negative", "positive"]
