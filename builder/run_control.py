@@ -7,6 +7,7 @@ from button callbacks, and the tests call them directly.
 from __future__ import annotations
 
 import os
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,15 @@ Series = dict[str, list[tuple[int, float]]]
 MAX_ACTIVE = max(1, os.cpu_count() or 1)   # one torch thread per run: as many runs as cores, the rest queue
 
 
+SWITCH_INTERVAL_S = 0.0005     # see _registry
+
+
 @lru_cache(maxsize=4)
 def _registry(home: str) -> JobRegistry:
+    # Runs train on threads of the server process. Between two torch ops the training thread needs the
+    # GIL back; while the page's Python (figures, reruns) holds it, Python hands it over only every
+    # switch interval (5 ms by default), so each op could wait that long. A short interval keeps them short.
+    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
     return JobRegistry(store(), max_active=MAX_ACTIVE, threads=1)
 
 
