@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 from runtime.graph import load_project  # noqa: E402
 from runtime.onnx.errors import OnnxError  # noqa: E402
 from runtime.onnx.export import EXPORTERS, choose_exporter  # noqa: E402
-from runtime.onnx.project_export import SampleData, dataset_samples, export_project, generated_samples  # noqa: E402
+from runtime.onnx.project_export import dataset_samples, export_project, generated_samples  # noqa: E402
 from runtime.onnx.verify import session  # noqa: E402
 from runtime.projects import compile_project  # noqa: E402
 
@@ -69,7 +69,7 @@ def main() -> None:
                 t = time.perf_counter()
                 export_project(project, compiled, weights, data=data, exporter=exporter)
                 timings.setdefault((name, exporter), []).append(time.perf_counter() - t)
-    print(f"| template | chosen | export+verify (s) | torchscript | dynamo |")
+    print("| template | chosen | export+verify (s) | torchscript | dynamo |")
     print("|---|---|---:|---|---|")
     for name, project, compiled, data, weights in cases:
         chosen = choose_exporter(compiled.build_module())
