@@ -30,12 +30,26 @@ def read_model(path: str | Path) -> onnx.ModelProto:
         raise OnnxFileError(_size_error(path.name, size))
     model = parse_model(path.read_bytes(), path.name)
     _load_external_data(model, path.parent.resolve(), path.name)
+    _check(model, path.name)
+    return model
+
+
+def read_uploaded_model(data: bytes, name: str) -> onnx.ModelProto:
+    """An uploaded file: one self-contained .onnx (an upload has no folder for external data)."""
+    model = parse_model(data, name)
+    if any(uses_external_data(t) for t in model.graph.initializer):
+        raise OnnxFileError(f"{name} keeps its weights in a separate data file, which an upload cannot bring "
+                            "along: save the model as one file (onnx.save(model, path, save_as_external_data="
+                            "False)) or import it from disk with `python -m runtime import`.")
+    _check(model, name)
+    return model
+
+
+def _check(model: onnx.ModelProto, name: str) -> None:
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as e:
-        raise OnnxFileError(f"{path.name} is not a valid ONNX model: {str(e).strip().splitlines()[0][:300]}") \
-            from None
-    return model
+        raise OnnxFileError(f"{name} is not a valid ONNX model: {str(e).strip().splitlines()[0][:300]}") from None
 
 
 def parse_model(data: bytes, name: str = "the file") -> onnx.ModelProto:

@@ -26,7 +26,7 @@ from runtime.compiler import compile
 from runtime.graph import Edge, Graph, Node, Project
 from runtime.layout import layout
 from runtime.onnx.errors import UnsupportedModel
-from runtime.onnx.files import read_model
+from runtime.onnx.files import read_model, read_uploaded_model
 from runtime.onnx.operators import PASS_THROUGH, TRANSLATIONS, Tensors, Translation, Unmappable, attrs
 from runtime.onnx.patterns import fuse
 from runtime.onnx.verify import TOLERANCE, difference, session
@@ -48,6 +48,11 @@ def import_onnx(path: str | Path, input_shape: list[int] | None = None,
     """Reads `path` safely and imports it; see `import_model`."""
     path = Path(path)
     return import_model(read_model(path), path.stem, input_shape, inputs)
+
+
+def import_upload(data: bytes, name: str, input_shape: list[int] | None = None) -> ImportedModel:
+    """An uploaded .onnx (bytes, as the app receives it); see `import_model`."""
+    return import_model(read_uploaded_model(data, name), Path(name).stem, input_shape)
 
 
 def import_model(model: onnx.ModelProto, name: str = "Imported model", input_shape: list[int] | None = None,

@@ -18,7 +18,7 @@ from runtime.compiler import compile
 from runtime.graph import load_project
 from runtime.layers import LAYERS
 from runtime.onnx.errors import OnnxFileError, UnsupportedModel
-from runtime.onnx.importer import import_model, import_onnx
+from runtime.onnx.importer import import_model, import_onnx, import_upload
 from runtime.onnx.project_export import SampleData, export_project, generated_samples
 from runtime.projects import compile_project
 
@@ -272,6 +272,23 @@ def test_external_data_outside_the_folder_is_refused(tmp_path, location):
     path = _model_with_external_weights(tmp_path, location)
     with pytest.raises(OnnxFileError, match="outside the model's folder"):
         import_onnx(path)
+
+
+def test_upload_with_external_data_is_refused(tmp_path):
+    path = _model_with_external_weights(tmp_path, "weights.bin")
+    with pytest.raises(OnnxFileError, match="separate data file"):
+        import_upload(path.read_bytes(), "model.onnx")
+
+
+def test_upload_of_an_exported_file_imports(tmp_path):
+    project = load_project(ROOT / "runtime" / "templates" / "mlp.json")
+    compiled = compile_project(project)
+    data = export_project(project, compiled, data=SampleData(generated_samples(compiled, 3), "generated")).data
+    imported = import_upload(data, "my model.onnx")
+    kept = [n.type for n in project.graph.nodes if n.type != "Dropout"]   # eval-mode exports drop it
+    assert [n.type for n in imported.project.graph.nodes] == kept
+    with pytest.raises(OnnxFileError, match="my model.onnx"):
+        import_upload(data[: len(data) // 2], "my model.onnx")
 
 
 def test_external_data_next_to_the_model_is_read(tmp_path):
