@@ -17,7 +17,7 @@ import streamlit as st
 from streamlit_flow import StreamlitFlowEdge, StreamlitFlowNode, StreamlitFlowState, streamlit_flow
 from streamlit_flow.layouts import ManualLayout
 
-from builder import node_card
+from builder import node_card, training_panel
 from builder.workspace import Workspace
 from runtime.compiler import Compiled
 from runtime.layers import LAYERS
@@ -110,6 +110,7 @@ def _position(node) -> tuple[float, float]:
 
 def flow_nodes(ws: Workspace, compiled: Compiled) -> list[StreamlitFlowNode]:
     nodes = []
+    health = training_panel.node_health(ws)        # colours from the last run's gradients
     for node in ws.graph.nodes:
         layer = LAYERS[node.type]
         info = compiled.nodes.get(node.id)
@@ -125,7 +126,8 @@ def flow_nodes(ws: Workspace, compiled: Compiled) -> list[StreamlitFlowNode]:
             node.id, _position(node), {"content": content, "token": ws.token}, node_type=kind,
             source_position="bottom", target_position="top",
             selectable=True, connectable=True, deletable=True,          # the defaults are all False
-            style=node_card.node_style(layer.family, severity, node.id == ws.selected)))
+            style=node_card.node_style(layer.family, severity, node.id == ws.selected,
+                                       health.get(node.id))))
     return nodes
 
 

@@ -89,14 +89,17 @@ def node_content(node_id: str, layer: Layer, params: dict[str, Any], shape: Iter
     return '<div style="margin:0;text-align:left;line-height:1.3;font-size:11px">' + "<br>".join(lines) + "</div>"
 
 
-def node_style(family: str, severity: str | None, selected: bool) -> dict[str, Any]:
-    """A fresh dict every call: the canvas component mutates the style dict it is given."""
+def node_style(family: str, severity: str | None, selected: bool, health: str | None = None) -> dict[str, Any]:
+    """A fresh dict every call: the canvas component mutates the style dict it is given. `health`: a
+    colour for the left edge, from the last run's figures (builder.training_hints.health_colours)."""
     border = {"error": ERROR_COLOUR, "warning": WARNING_COLOUR}.get(severity or "", "#9ca3af")
     style = {"background": FAMILY_COLOURS.get(family, OTHER_COLOUR), "width": f"{NODE_WIDTH}px",
              "fontSize": "11px", "padding": "4px 8px", "borderRadius": "6px",
              "border": f"{3 if severity == 'error' else 1}px solid {border}"}
     if selected:
         style["boxShadow"] = f"0 0 0 3px {SELECTED_COLOUR}"
+    if health:
+        style["borderLeft"] = f"6px solid {health}"
     return style
 
 

@@ -16,7 +16,7 @@ import streamlit as st
 
 from builder import charts, markdown, run_control
 from builder.projects import store
-from builder.training_hints import hints
+from builder.training_hints import health_colours, hints
 from builder.workspace import Workspace
 from runtime import datasets
 from runtime.datasets.sizing import size_graph
@@ -50,6 +50,13 @@ def watched_run(ws: Workspace) -> str | None:
         return chosen
     runs = store().list_runs(ws.project_id)
     return runs[-1].id if runs else None
+
+
+def node_health(ws: Workspace) -> dict[str, str]:
+    """Node id -> health colour from the watched run's latest gradient and dead-unit figures (what
+    the canvas paints on each node's left edge); empty without a run."""
+    run_id = watched_run(ws)
+    return health_colours(run_control.series(run_id)) if run_id else {}
 
 
 def _notice(text: str) -> None:

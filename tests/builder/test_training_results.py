@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import numpy as np
@@ -13,6 +14,7 @@ from builder import run_control, trained_model
 from builder.playground import drawing_to_digit, image_file_to_pixels, normalize
 from builder.projects import store
 from builder.run_history import graph_diff
+from builder.training_hints import health_colours
 from runtime.graph import Edge, Graph, Node
 from training_app import charts, open_template, run, set_setting, texts, train, wait_for_run, workspace
 
@@ -112,3 +114,15 @@ def test_a_failing_run_shows_its_reason_and_the_app_stays_up(home):
     errors = texts(at, "error")
     assert any(e.startswith("The run failed: Training setting 'monitor' is 'val/r2'") for e in errors), errors
     assert not at.button(key="train").disabled                       # ready for the next try
+
+
+def test_the_canvas_paints_each_layer_with_its_health_from_the_run(home):
+    at = trained_app(epochs=1)
+    drawn = json.loads(at.get("component_instance")[0].proto.json_args)
+    styles = {n["id"]: n["style"] for n in drawn["nodes"]}
+    series = run_control.series(run_control.registry().jobs()[0].id)
+    expected = health_colours(series)
+    assert set(expected) >= {"fc1", "fc2", "fc3", "relu1", "relu2"}
+    for node_id, colour in expected.items():
+        assert styles[node_id]["borderLeft"] == f"6px solid {colour}"
+    assert "borderLeft" not in styles["input1"]                     # no parameters, no health
