@@ -52,4 +52,5 @@ def show(ws: Workspace, compiled: Compiled) -> None:
             else:
                 st.markdown(f"{icon} {markdown.escape(issue.message)}")
     if ws.graph.nodes:
-        st.dataframe(layer_table(ws, compiled), hide_index=True, width="stretch")
+        st.dataframe(layer_table(ws, compiled), hide_index=True, width="stretch",
+                     column_config={"parameters": st.column_config.NumberColumn(format="localized")})

@@ -2,7 +2,8 @@
 
 `app_url` serves `streamlit run app.py` on 127.0.0.1 and a free port with its own data directory;
 `page` opens it at 1280x800 and, when the test ends, fails on any Streamlit exception box or
-console error. `shoot(name)` keeps a screenshot under test-artifacts/e2e/<test>/.
+console error. `shoot(name[, locator])` keeps a screenshot (of the page, or of one element) under
+test-artifacts/e2e/<test>/.
 """
 from __future__ import annotations
 
@@ -103,7 +104,7 @@ def page(browser, request):
     for old in folder.glob("*.png"):
         old.unlink()
     shots = iter(range(1, 1000))
-    pg.shoot = lambda name: pg.screenshot(path=str(folder / f"{next(shots):02d}-{name}.png"))
+    pg.shoot = lambda name, target=None: (target or pg).screenshot(path=str(folder / f"{next(shots):02d}-{name}.png"))
     yield pg
     try:
         pg.shoot("final")

@@ -1,4 +1,6 @@
 """A person builds LeNet-5 on an empty canvas, breaks it, reloads; and edits a template."""
+import re
+
 import pytest
 
 from driver import App
@@ -54,7 +56,18 @@ def test_build_lenet5_from_an_empty_canvas(server, page):
     # Break it on purpose: without Flatten, the first Linear receives an image and says so.
     app.select("flatten1")
     app.click_button("Delete")
+    app.fit_view()
     page.shoot("flatten-removed")
+    for _ in range(2):
+        app.canvas.locator(".react-flow__controls-zoomin").click()
+    page.shoot("red-node-zoomed-in")
+    issue = app.main().get_by_role("button", name=re.compile(r"^linear1: Linear expects"))
+    issue.scroll_into_view_if_needed()
+    page.shoot("summary-lists-the-issue")
+    issue.click()
+    app.settle()
+    app.main().get_by_role("heading", name=re.compile(r"^linear1")).scroll_into_view_if_needed()
+    page.shoot("issue-click-opens-the-node")
     assert "flatten1" not in app.node_ids()
     card = app.node_text("linear1")
     assert "insert Flatten" in card, card
