@@ -126,3 +126,41 @@ def test_the_canvas_paints_each_layer_with_its_health_from_the_run(home):
     for node_id, colour in expected.items():
         assert styles[node_id]["borderLeft"] == f"6px solid {colour}"
     assert "borderLeft" not in styles["input1"]                     # no parameters, no health
+
+
+def choose_dataset(at, name: str, subset: int = 0):
+    next(s for s in at.selectbox if s.key and s.key.startswith("dataset_")).set_value(name)
+    run(at)
+    if subset:
+        next(n for n in at.number_input if n.key and n.key.startswith("subset_")).set_value(subset)
+        run(at)
+
+
+@pytest.mark.parametrize("template, dataset, subset, figure", [
+    ("transformer", "rotten_tomatoes", 600, "Confusion matrix (test split)"),     # type a sentence
+    ("mlp", "iris", 0, "Confusion matrix (test split)"),                           # enter feature values
+    ("lstm", "airline", 0, "One-step forecast (test period)"),                     # a forecast
+])
+def test_every_kind_of_data_gets_results_and_a_playground(home, template, dataset, subset, figure):
+    at = open_template(template)
+    choose_dataset(at, dataset, subset)
+    set_setting(at, "epochs", 1)
+    train(at)
+    assert wait_for_run(at) == "completed"
+    run(at)
+    assert figure in charts(at)
+    trained = trained_model.load(store(), run_control.registry().jobs()[0].id)
+    shown = " ".join(texts(at, "markdown"))
+    if trained.task == "classification":
+        if dataset == "rotten_tomatoes":
+            x = trained.splits.encode_text(at.text_area(key="playground_text").value)
+        else:                                   # the first test sample's values, as typed in the form
+            x = trained.splits.x_test[:1]
+        expected = trained.probabilities(x)[0]
+        match = re.search(r"Prediction: \*\*(.+?)\*\* with probability \*\*([0-9.]+)\*\*", shown)
+        assert match.group(1) == trained.splits.class_names[int(expected.argmax())]
+        assert abs(float(match.group(2)) - float(expected.max())) < 1e-3
+    else:
+        value = float(trained.values(trained.splits.x_test[:1])[0, 0])
+        match = re.search(r"Prediction: \*\*([-0-9.e+]+)\*\*", shown)
+        assert abs(float(match.group(1)) - value) <= 1e-3 * max(1.0, abs(value))
