@@ -72,9 +72,8 @@ def hand_loop(model, x, y, cfg: TrainConfig, epochs: int, fused: bool) -> None:
             opt.step()
 
 
-def run_layerboard(model, x, y, cfg: TrainConfig, epochs: int, store: Store) -> None:
+def run_layerboard(model, x, y, cfg: TrainConfig, epochs: int, store: Store, run: str) -> None:
     from types import SimpleNamespace
-    run = store.create_run(cfg.to_dict())
     data = SimpleNamespace(x_train=x, y_train=y)
     Trainer(model, data, cfg.replace(epochs=epochs), task="classification",
             callbacks=[RunLog(), RunRecorder(store, run)]).fit()
@@ -118,7 +117,8 @@ def bench_case(label, template, dataset, n, epochs, rounds, store, peers) -> dic
     x, y = prepared.splits.x_train[:n], prepared.splits.y_train[:n]
     base = prepared.model
     base.output_logits = True             # every variant trains on logits
-    variants = {"layerboard": lambda m: run_layerboard(m, x, y, cfg, epochs, store),
+    run = store.create_run(cfg.to_dict())     # created when Train is pressed, before the run starts
+    variants = {"layerboard": lambda m: run_layerboard(m, x, y, cfg, epochs, store, run),
                 "bare_fused": lambda m: hand_loop(m, x, y, cfg, epochs, fused=True),
                 "hand_written": lambda m: hand_loop(m, x, y, cfg, epochs, fused=False)}
     if "keras" in peers:

@@ -246,10 +246,14 @@ class Store:
                             message="The process running it ended unexpectedly; resume it from its last checkpoint.")
 
     # ------------------------------------------------------------------ metrics
-    def add_metrics(self, rows: Iterable[tuple[str, int, str, float, float]]) -> None:
-        """Rows of (run_id, step, name, value, wall time), in one transaction."""
+    def add_metrics(self, rows: Iterable[tuple[str, int, str, float, float]],
+                    epochs_done: tuple[str, int] | None = None) -> None:
+        """Rows of (run_id, step, name, value, wall time), and optionally (run_id, epochs done), in
+        one transaction."""
         with self._tx() as db:
             db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?)", rows)
+            if epochs_done is not None:
+                db.execute("UPDATE runs SET epochs_done=? WHERE id=?", (epochs_done[1], epochs_done[0]))
 
     def metrics(self, run_id: str, names: Iterable[str] | None = None) -> dict[str, list[tuple[int, float]]]:
         """Series by metric name: [(step, value), ...] in step order."""

@@ -28,6 +28,7 @@ class RunRecorder(Callback):
     def __init__(self, store: Store, run_id: str, flush_seconds: float = FLUSH_SECONDS) -> None:
         self.store, self.run_id, self.flush_seconds = store, run_id, flush_seconds
         self._rows: list[tuple[str, int, str, float, float]] = []
+        self._epochs_done: int | None = None
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
@@ -49,7 +50,7 @@ class RunRecorder(Callback):
             self._rows.extend((self.run_id, first_step + j, "train/loss", v, now) for j, v in enumerate(losses))
 
     def on_epoch_end(self, trainer: Any, epoch: int, metrics: dict[str, float]) -> None:
-        self.store.update_run(self.run_id, epochs_done=epoch + 1)
+        self._epochs_done = epoch + 1        # written with the next batch of metrics
 
     def on_train_end(self, trainer: Any, result: Any) -> None:
         self._finish(status=result.status, message=result.reason, epochs_done=result.epochs_done,
@@ -61,8 +62,9 @@ class RunRecorder(Callback):
     def flush(self) -> None:
         with self._lock:
             rows, self._rows = self._rows, []
-        if rows:
-            self.store.add_metrics(rows)
+            epochs, self._epochs_done = self._epochs_done, None
+        if rows or epochs is not None:
+            self.store.add_metrics(rows, None if epochs is None else (self.run_id, epochs))
 
     def _flush_loop(self) -> None:
         while not self._done.wait(self.flush_seconds):
