@@ -1,10 +1,11 @@
 """The builder in a real browser: time to an interactive page, and canvas event -> updated shapes.
 
 Serves `streamlit run app.py` as the browser tests do (tests/e2e), opens ResNet-18 (71 nodes,
-tests/fixtures/reference/resnet18.json) in headless Chromium at 1280x800, and measures:
+tests/fixtures/reference/resnet18.json) and, interleaved, LeNet-5 (14 nodes, the template) in
+headless Chromium at 1280x800, and measures:
 - open: navigation start -> first node drawn on the canvas -> page idle (no script run for 0.8 s);
-- change: a node deleted with the canvas's node menu (ResNet-18's first max-pool, so every later
-  shape doubles) -> the new shape shown on a downstream node. Both ends are taken inside the
+- change: a node deleted with the canvas's node menu (the first max-pool, pool1, so every later
+  shape grows) -> the new shape shown on a downstream node (conv2). Both ends are taken inside the
   canvas's frame (performance.now() of the click, and of the DOM mutation that shows the new
   text), so the figure is what a person sees, without the test driver's own latency.
 Usage: .venv/bin/python bench/bench_canvas.py [--rounds 5]
@@ -50,12 +51,12 @@ def open_page(app: App) -> tuple[float, float]:
     return drawn, time.perf_counter() - start - 0.8     # settle() waits 0.8 s of quiet after the last run
 
 
-def change(app: App) -> tuple[float, float]:
+def change(app: App, new_shape: str) -> tuple[float, float]:
     """Milliseconds from the node-menu click that deletes pool1 to conv2's new shape on screen, and
     from that click to the new canvas state arriving in the canvas's frame (the server's part)."""
     frame = app.page.frame(url=lambda u: "streamlit_flow" in u)
     app.node("pool1").wait_for()
-    frame.evaluate(WATCH, ["conv2", "64×112×112"])
+    frame.evaluate(WATCH, ["conv2", new_shape])
     app.node("pool1").click(button="right")
     app.canvas.get_by_role("button", name="Delete Node").click()
     frame.wait_for_function("() => window.__bench.shown !== undefined", timeout=30_000)
@@ -66,6 +67,12 @@ def change(app: App) -> tuple[float, float]:
     return t
 
 
+GRAPHS = {   # name: (project file, conv2's shape once pool1 is gone)
+    "ResNet-18 (71 nodes)": ("tests/fixtures/reference/resnet18.json", "64×112×112"),
+    "LeNet-5 (14 nodes)": ("runtime/templates/lenet5.json", "16×24×24"),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=4)
@@ -74,31 +81,36 @@ def main() -> None:
     os.environ["LAYERBOARD_HOME"] = str(home)
     from builder.projects import store
     from runtime.graph import load_project
-    project_id, _ = store().save_project(load_project(ROOT / "tests/fixtures/reference/resnet18.json"))
+    ids = {name: store().save_project(load_project(ROOT / path))[0] for name, (path, _) in GRAPHS.items()}
     server = AppServer(home)
     server.start()
-    opens, changes = [], []
+    opens = {name: [] for name in GRAPHS}
+    changes = {name: [] for name in GRAPHS}
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
             for _ in range(args.rounds):
-                context = browser.new_context(viewport={"width": 1280, "height": 800})
-                app = App(context.new_page(), f"{server.url}/?project={project_id}")
-                opens.append(open_page(app))
-                changes.append(change(app))
-                context.close()
+                for name, (_, new_shape) in GRAPHS.items():       # interleaved
+                    context = browser.new_context(viewport={"width": 1280, "height": 800})
+                    app = App(context.new_page(), f"{server.url}/?project={ids[name]}")
+                    opens[name].append(open_page(app))
+                    changes[name].append(change(app, new_shape))
+                    context.close()
             browser.close()
     finally:
         server.stop()
-    (cold_drawn, cold_idle), warm = opens[0], opens[1:] or opens
-    shown = [c[0] for c in changes]
-    print(f"ResNet-18 (71 nodes), {args.rounds} rounds (the first right after the server started), medians")
-    print(f"first open after server start -> first node drawn: {cold_drawn:.2f} s; -> page idle: {cold_idle:.2f} s")
-    print(f"later opens -> first node drawn: {statistics.median(o[0] for o in warm):.2f} s; -> page idle: "
-          f"{statistics.median(o[1] for o in warm):.2f} s (goal: interactive within 4 s)")
-    print(f"canvas event -> updated shapes shown: {statistics.median(shown):.0f} ms "
-          f"(all: {', '.join(f'{c:.0f}' for c in shown)}; goal 200 ms); of which the new state reached "
-          f"the canvas after {statistics.median(c[1] for c in changes):.0f} ms and was drawn in the rest")
+    print(f"{args.rounds} rounds, graphs interleaved; the first open of all came right after the server started")
+    print(f"first open after server start -> first node drawn: {opens[next(iter(GRAPHS))][0][0]:.2f} s")
+    for name in GRAPHS:
+        warm, shown = opens[name][1:] or opens[name], [c[0] for c in changes[name]]
+        print(f"{name}: later opens -> first node drawn {statistics.median(o[0] for o in warm):.2f} s, "
+              f"page idle {statistics.median(o[1] for o in warm):.2f} s (goal: interactive within 4 s); "
+              f"canvas event -> updated shapes shown {statistics.median(shown):.0f} ms (goal 200 ms; all: "
+              f"{', '.join(f'{c:.0f}' for c in shown)}), of which the new state reached the canvas after "
+              f"{statistics.median(c[1] for c in changes[name]):.0f} ms")
+    names = list(GRAPHS)
+    ratio = statistics.median(c[0] for c in changes[names[0]]) / statistics.median(c[0] for c in changes[names[1]])
+    print(f"{names[0]} / {names[1]}, canvas event -> shapes shown: {ratio:.2f}x")
 
 
 if __name__ == "__main__":
