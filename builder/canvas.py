@@ -53,15 +53,18 @@ def parse_report(value: Any) -> Report | None:
     """The component's raw value (a dict from the browser) as a Report; None if it is not one."""
     if not isinstance(value, dict) or not isinstance(value.get("nodes"), list):
         return None
-    positions, tokens = {}, set()
-    for n in value["nodes"]:
-        pos = n.get("position") or {}
-        positions[str(n.get("id"))] = (float(pos.get("x", 0.0)), float(pos.get("y", 0.0)))
-        tokens.add((n.get("data") or {}).get("token"))
-    edges = [(str(e.get("source")), str(e.get("target"))) for e in value.get("edges") or []]
+    try:
+        positions, tokens = {}, set()
+        for n in value["nodes"]:
+            pos = n.get("position") or {}
+            positions[str(n.get("id"))] = (float(pos.get("x", 0.0)), float(pos.get("y", 0.0)))
+            tokens.add((n.get("data") or {}).get("token"))
+        edges = [(str(e.get("source")), str(e.get("target"))) for e in value.get("edges") or []]
+        timestamp = int(value.get("timestamp") or 0)
+    except (AttributeError, TypeError, ValueError):
+        return None          # not what the component sends
     selected = value.get("selectedId")
-    return Report(int(value.get("timestamp") or 0), positions, edges,
-                  selected if isinstance(selected, str) else None,
+    return Report(timestamp, positions, edges, selected if isinstance(selected, str) else None,
                   tokens.pop() if len(tokens) == 1 else None)
 
 
@@ -72,6 +75,8 @@ def apply_report(ws: Workspace, report: Report, memory: CanvasMemory) -> None:
     memory.timestamp = report.timestamp
     if report.positions and report.token != ws.token:
         return       # drawn for another project or before a reload of this one: stale
+    if memory.token != ws.token:
+        memory.nodes, memory.edges = set(), set()    # nothing of this workspace acknowledged yet
     graph_nodes = {n.id for n in ws.graph.nodes}
     gone = (graph_nodes & memory.nodes) - set(report.positions)
     ws.delete_nodes(gone)

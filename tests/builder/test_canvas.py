@@ -126,3 +126,19 @@ def test_multi_input_edges_are_numbered_and_bad_positions_drawn_at_the_origin():
     nodes = {n.id: n for n in canvas.flow_nodes(ws, compiled)}
     assert nodes["a"].position == {"x": 0.0, "y": 0.0}
     assert "2 inputs" in nodes["c"].data["content"]
+
+
+def test_a_new_workspace_does_not_inherit_what_the_browser_acknowledged_for_the_last_one():
+    old, memory = lenet_like(), CanvasMemory()
+    apply_report(old, report(old, 1), memory)          # the browser had conv1 of the old project
+    new = Workspace(Project("n", Graph()))
+    new.add_layer("Input")
+    first = report(new, 2)                             # the browser drew input1 of the new one ...
+    new.add_layer("Conv2d")                            # ... before Python added conv1
+    apply_report(new, first, memory)
+    assert new.has_node("conv1")
+
+
+def test_junk_in_the_components_value_is_not_a_report():
+    assert parse_report({"nodes": [{"id": "a", "position": {"x": "left"}}]}) is None
+    assert parse_report({"nodes": [], "timestamp": "soon"}) is None
