@@ -68,7 +68,7 @@ def import_model(model: onnx.ModelProto, name: str = "Imported model", input_sha
                                "the editor's Input takes float32 numbers or int64 token ids.")
     full_shape = _input_shape(graph_input, input_shape, metadata, inputs)
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
-    tensors = Tensors(*_fold(model, graph_input.name, full_shape), opset)
+    tensors = Tensors(*_fold(model, graph_input.name, full_shape), opset, full_shape[0])
     nodes = fuse([n for n in model.graph.node if not all(o in tensors.consts for o in n.output if o)], tensors)
     translations, aliases = _translate(nodes, tensors)
     project = _project(metadata.get("project", model.graph.name or name), graph_input.name, full_shape[1:], dtype,

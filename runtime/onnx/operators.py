@@ -33,10 +33,12 @@ class Translation:
 class Tensors:
     """What the importer knows about the model's tensors: constant values and static shapes."""
 
-    def __init__(self, consts: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]], opset: int):
+    def __init__(self, consts: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]], opset: int,
+                 batch: int):
         self.consts = consts
         self.shapes = shapes
         self.opset = opset
+        self.batch = batch                                  # the batch size shapes were inferred at
         self.groups: dict[str, list[onnx.NodeProto]] = {}   # fused output -> the nodes it stands for
 
     def const(self, name: str) -> np.ndarray | None:
@@ -393,4 +395,13 @@ def recurrent(node, t):
     return Translation(kind, params, weights, [node.input[0]])
 
 
+def attention(node, t):   # fused by patterns._fuse_attention
+    a = attrs(node)
+    keys = ("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias")
+    weights = {k: t.consts[name] for k, name in zip(keys, node.input[1:])}
+    return Translation("MultiheadAttention", {"num_heads": int(a["num_heads"]), "causal": bool(a["causal"]),
+                                              "dropout": 0.0, "bias": True}, weights, [node.input[0]])
+
+
 TRANSLATIONS["Recurrent"] = recurrent
+TRANSLATIONS["Attention"] = attention

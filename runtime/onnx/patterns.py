@@ -18,12 +18,22 @@ def _scalar(t: Tensors, name: str) -> float | None:
 
 
 def fuse(nodes: list[onnx.NodeProto], t: Tensors) -> list[onnx.NodeProto]:
-    """Rewrites the multi-node forms of Linear, GELU, SiLU and Mish into one node each."""
+    """Rewrites each multi-node form into one node; attention last, as it contains fused Linears."""
+    return _fuse_attention(_fuse_layers(nodes, t), t)
+
+
+def _links(nodes: list[onnx.NodeProto]):
     producer = {o: n for n in nodes for o in n.output}
     consumers: dict[str, list[onnx.NodeProto]] = {}
     for n in nodes:
         for i in n.input:
             consumers.setdefault(i, []).append(n)
+    return producer, consumers
+
+
+def _fuse_layers(nodes: list[onnx.NodeProto], t: Tensors) -> list[onnx.NodeProto]:
+    """Linear, GELU, SiLU, Mish, GroupNorm and RNN/LSTM/GRU stacks."""
+    producer, consumers = _links(nodes)
 
     def only(name, op):
         users = consumers.get(name, [])
@@ -132,3 +142,136 @@ def _fuse_group_norm(norm, producer, only, other, t: Tensors, replaced: set, fus
                                                       norm.output[0] + "/bias"], [add.output[0]], norm.name,
                                         num_groups=int(target[1]), epsilon=attrs(norm).get("epsilon", 1e-5))
     replaced.update({id(norm), id(back), id(mul), id(add)})
+
+
+# What may lie between an attention block's input and its scores, values and output: data
+# plumbing, scaling by constants and the projections. Anything else ends the search.
+_ATTENTION_PLUMBING = {"Transpose", "Reshape", "Unsqueeze", "Squeeze", "Gather", "Mul", "Div", "Linear",
+                       "Gemm", "MatMul", "Split", "Slice"}
+
+
+def _fuse_attention(nodes: list[onnx.NodeProto], t: Tensors) -> list[onnx.NodeProto]:
+    """PyTorch's nn.MultiheadAttention (self-attention, packed in-projection) as one "Attention" node:
+    softmax(Q K^T / sqrt(d) [+ causal mask]) V between one input X and one output Y of the same shape."""
+    producer, consumers = _links(nodes)
+    order = {id(n): i for i, n in enumerate(nodes)}
+    replaced, fused = set(), {}
+    for softmax in nodes:
+        if softmax.op_type != "Softmax" or id(softmax) in replaced:
+            continue
+        block = _attention_block(softmax, producer, consumers, t)
+        if block is None:
+            continue
+        region, x, y, node = block
+        first = min(region, key=lambda n: order[id(n)])
+        fused[id(first)] = node
+        replaced.update(id(n) for n in region if n is not first)
+    return [fused.get(id(n), n) for n in nodes if id(n) not in replaced]
+
+
+def _attention_block(softmax, producer, consumers, t: Tensors):
+    def single(name):
+        users = consumers.get(name, [])
+        return users[0] if len(users) == 1 else None
+
+    scores, mask = producer.get(softmax.input[0]), None
+    if scores is not None and scores.op_type == "Add":
+        mask = next((i for i in scores.input if i in t.consts), None)
+        scores = producer.get(next((i for i in scores.input if i not in t.consts), ""))
+        core = [producer[softmax.input[0]]]
+    else:
+        core = []
+    mix = single(softmax.output[0])
+    if scores is None or scores.op_type != "MatMul" or mix is None or mix.op_type != "MatMul" or \
+            mix.input[0] != softmax.output[0] or len(t.shapes.get(scores.output[0], ())) != 4:
+        return None
+    heads, length = t.shapes[scores.output[0]][1], t.shapes[scores.output[0]][2]
+    forward, current, projected = [], mix.output[0], False   # to Y, (batch, length, width), after out_proj
+    while len(forward) < 8:
+        shape = t.shapes.get(current, ())
+        if projected and len(shape) == 3 and shape[0] == t.batch and shape[1] == length:
+            break
+        user = single(current)
+        if user is None or user.op_type not in _ATTENTION_PLUMBING:
+            return None
+        projected = projected or _projection(user, t) is not None
+        forward.append(user)
+        current = user.output[0]
+    else:
+        return None
+    y, y_shape = current, t.shapes[current]
+    found: dict[int, onnx.NodeProto] = {}
+    todo, inputs = [(name, False) for name in (scores.input[0], scores.input[1], mix.input[1])], set()
+    seen = set()
+    while todo:          # back through the in-projection to the block's input X, of Y's shape
+        name, projected = todo.pop()
+        if name in t.consts or (name, projected) in seen:
+            continue
+        seen.add((name, projected))
+        if projected and t.shapes.get(name) == y_shape:
+            inputs.add(name)
+            continue
+        node = producer.get(name)
+        if node is None or node.op_type not in _ATTENTION_PLUMBING or len(found) > 64:
+            return None
+        is_projection = _projection(node, t) is not None
+        if projected and is_projection:
+            return None                             # a second projection: not one block
+        found[id(node)] = node
+        todo.extend((i, projected or is_projection) for i in node.input)
+    region = list(found.values())
+    if len(inputs) != 1:
+        return None                                 # cross-attention or another shape: not this form
+    nodes = region + core + [scores, softmax, mix] + forward
+    ids = {id(n) for n in nodes}
+    if any(id(user) not in ids for n in nodes for o in n.output if o != y for user in consumers.get(o, [])):
+        return None                                 # a middle value is used elsewhere: not a self-contained block
+    weights = _attention_weights(region, forward, y_shape[2], t)
+    if weights is None or (mask is not None and not _is_causal(t.consts[mask], length)):
+        return None
+    [x] = inputs
+    names = []
+    for key, value in weights.items():
+        t.consts[f"{y}/{key}"] = value
+        names.append(f"{y}/{key}")
+    node = helper.make_node("Attention", [x, *names], [y], softmax.name, num_heads=int(heads),
+                            causal=int(mask is not None))
+    return nodes, x, y, node
+
+
+def _projection(node, t: Tensors):
+    """(weight as [out, in], bias or None) of a Linear-like node with stored weights, else None."""
+    if node.op_type == "Linear" or (node.op_type == "MatMul" and node.input[1] in t.consts):
+        weight = t.const(node.input[1])
+        bias = t.const(node.input[2]) if len(node.input) > 2 else None
+        return (weight.T, bias) if weight is not None and weight.ndim == 2 else None
+    if node.op_type == "Gemm" and node.input[1] in t.consts:
+        a = attrs(node)
+        if a.get("transA", 0) or a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0:
+            return None
+        weight = t.consts[node.input[1]]
+        bias = t.const(node.input[2]) if len(node.input) > 2 else None
+        return (weight if a.get("transB", 0) else weight.T), bias
+    return None
+
+
+def _attention_weights(region, forward, width: int, t: Tensors) -> dict | None:
+    """nn.MultiheadAttention's state: one packed (3E, E) in-projection before, one (E, E) after."""
+    before = [p for p in map(lambda n: _projection(n, t), region) if p is not None]
+    after = [p for p in map(lambda n: _projection(n, t), forward) if p is not None]
+    if len(before) != 1 or len(after) != 1 or before[0][0].shape != (3 * width, width) or \
+            after[0][0].shape != (width, width):
+        return None
+    zeros = lambda n: np.zeros(n, dtype=np.float32)   # noqa: E731  (an exporter drops all-zero biases)
+    (w_in, b_in), (w_out, b_out) = before[0], after[0]
+    return {"in_proj_weight": w_in, "in_proj_bias": zeros(3 * width) if b_in is None else b_in.reshape(-1),
+            "out_proj.weight": w_out, "out_proj.bias": zeros(width) if b_out is None else b_out.reshape(-1)}
+
+
+def _is_causal(mask: np.ndarray, length: int) -> bool:
+    """True for the mask that hides later steps: -inf above the diagonal, 0 elsewhere."""
+    if mask.size != length * length:
+        return False
+    above = np.triu(np.ones((length, length), dtype=bool), 1)
+    mask = mask.reshape(length, length)
+    return bool(np.all(np.isneginf(mask[above]) | (mask[above] < -1e30)) and np.all(mask[~above] == 0))

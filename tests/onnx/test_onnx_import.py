@@ -49,11 +49,14 @@ BACKEND_REFUSED = {"pytorch-converted/test_PReLU_2d": "PRelu x1", "pytorch-conve
                    "pytorch-operator/test_operator_basic": "2 inputs"}
 # Catalog layers import does not map back yet, with the reason (their export writes many nodes).
 NOT_IMPORTED = {
-    "MultiheadAttention": "exported as ~50 reshapes and matmuls; no attention pattern yet",
-    "TransformerEncoderLayer": "contains MultiheadAttention",
-    "TransformerDecoderLayer": "contains MultiheadAttention",
+    "TransformerDecoderLayer": "its cross-attention projects queries and keys separately: no pattern yet",
     "Input": "no module", "Output": "no module",
 }
+
+
+# Layers that come back as their parts (an equivalent, editable graph), not as one node.
+IMPORTED_AS_PARTS = {"TransformerEncoderLayer": ["MultiheadAttention", "Add", "LayerNorm", "Linear", "ReLU",
+                                                 "Linear", "Add", "LayerNorm"]}
 
 
 def _model(graph: onnx.GraphProto) -> onnx.ModelProto:
@@ -97,7 +100,30 @@ def test_every_importable_layer_round_trips(layer_type):
     original = _run(project, weights, x, compiled.spec)
     assert np.abs(_run(imported.project, imported.weights, x) - original).max() <= 1e-4
     kept = [n.type for n in imported.project.graph.nodes if n.type not in ("Input", "Output")]
-    assert kept in ([layer_type], []), kept     # Identity and Dropout vanish in eval mode
+    if layer_type in IMPORTED_AS_PARTS:
+        assert kept == IMPORTED_AS_PARTS[layer_type]
+    else:
+        assert kept in ([layer_type], []), kept     # Identity and Dropout vanish in eval mode
+
+
+@pytest.mark.parametrize("heads,causal", [(1, False), (4, False), (2, True)])
+def test_attention_round_trips_with_its_biases(heads, causal):
+    project = chain("att", [("Linear", {"out_features": 8}),
+                            ("MultiheadAttention", {"num_heads": heads, "causal": causal}),
+                            ("SequencePool", {}), ("Linear", {"out_features": 2})], [5, 3])
+    compiled = compile(project.graph)
+    module = compiled.build_module()
+    with torch.no_grad():
+        attention = getattr(module, "multiheadattention2")
+        attention.in_proj_bias.uniform_(-1, 1)
+        attention.out_proj.bias.uniform_(-1, 1)
+    weights = module.state_dict()
+    data = SampleData(torch.randn(3, 5, 3), "generated")
+    imported = import_model(onnx.load_model_from_string(export_project(project, compiled, weights, data=data).data))
+    [node] = [n for n in imported.project.graph.nodes if n.type == "MultiheadAttention"]
+    assert (node.params["num_heads"], node.params["causal"]) == (heads, causal)
+    x = data.samples.numpy()
+    assert np.abs(_run(imported.project, imported.weights, x) - _run(project, weights, x)).max() <= 1e-4
 
 
 def test_group_norm_on_images_round_trips():
@@ -143,6 +169,7 @@ def test_layers_without_an_import_pattern_are_refused_whole(layer_type):
 
 @pytest.mark.parametrize("path", ["runtime/templates/mlp.json", "runtime/templates/lenet5.json",
                                   "runtime/templates/lstm.json", "runtime/templates/gru.json",
+                                  "runtime/templates/transformer.json",
                                   "runtime/templates/resnet_small.json", "tests/fixtures/reference/resnet18.json"])
 def test_round_trip_export_import_same_outputs(path, tmp_path):
     project = load_project(ROOT / path)
@@ -331,5 +358,33 @@ def test_hand_written_recurrent_module_imports():
                       dynamic_axes={"x": {0: "batch", 1: "steps"}})
     imported = import_model(onnx.load_model_from_string(buffer.getvalue()), input_shape=[9, 4])
     assert [n.type for n in imported.project.graph.nodes] == ["Input", "GRU", "Tanh", "Linear", "Output"]
+    got = _run(imported.project, imported.weights, x.numpy())
+    assert np.abs(got - module(x).detach().numpy()).max() <= 1e-4
+
+
+class Encoder(nn.Module):
+    """Someone's encoder: PyTorch's own TransformerEncoderLayer (batch first), then a classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.block = nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=True)
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x):
+        return self.head(self.block(x).mean(dim=1))
+
+
+def test_hand_written_transformer_encoder_imports_as_its_parts():
+    torch.manual_seed(2)
+    module = Encoder().eval()
+    with torch.no_grad():
+        module.block.self_attn.in_proj_bias.uniform_(-0.5, 0.5)
+    x = torch.randn(2, 6, 16)
+    exported = torch.export.export(module, (x,), dynamic_shapes=({0: torch.export.Dim.AUTO},), strict=False)
+    model = torch.onnx.export(exported, (x,), None, dynamo=True, external_data=False, verbose=False).model_proto
+    imported = import_model(model)
+    types = [n.type for n in imported.project.graph.nodes]
+    assert types == ["Input", "MultiheadAttention", "Add", "LayerNorm", "Linear", "ReLU", "Linear", "Add",
+                     "LayerNorm", "SequencePool", "Linear", "Output"]
     got = _run(imported.project, imported.weights, x.numpy())
     assert np.abs(got - module(x).detach().numpy()).max() <= 1e-4
