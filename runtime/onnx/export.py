@@ -36,14 +36,18 @@ def choose_exporter(module: nn.Module) -> str:
     return "torchscript"
 
 
+def _other_length(sample: torch.Tensor) -> torch.Tensor:
+    """`sample` one step shorter, or twice as long where it has a single step."""
+    return sample[:, :-1] if sample.shape[1] > 1 else torch.cat([sample, sample], dim=1)
+
+
 def sequence_axis_varies(module: nn.Module, sample: torch.Tensor) -> bool:
-    """True when the module also runs on a shorter (or, at length 1, longer) sequence than `sample`'s."""
+    """True when the module also runs on a sequence of another length than `sample`'s."""
     if sample.dim() < 2:
         return False
-    other = sample[:, :-1] if sample.shape[1] > 1 else torch.cat([sample, sample], dim=1)
     try:
         with torch.no_grad():
-            module(other)
+            module(_other_length(sample))
     except Exception:   # a fixed-length layer (Flatten -> Linear, max_len) refuses: the axis stays fixed
         return False
     return True
@@ -54,9 +58,8 @@ def _output_axes(module: nn.Module, sample: torch.Tensor, sequence: bool) -> dic
     axes = {0: "batch"}
     if sequence:
         with torch.no_grad():
-            full, short = module(sample), module(sample[:, :-1] if sample.shape[1] > 1 else
-                                                 torch.cat([sample, sample], dim=1))
-        axes.update({d: "sequence" for d in range(1, full.dim()) if full.shape[d] != short.shape[d]})
+            full, other = module(sample), module(_other_length(sample))
+        axes.update({d: "sequence" for d in range(1, full.dim()) if full.shape[d] != other.shape[d]})
     return axes
 
 
