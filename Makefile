@@ -14,8 +14,12 @@ $(STAMP): requirements.txt
 app: $(STAMP) data
 	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
+# Unit and AppTest tests run on both cores; the browser tests run after them, alone, so that a
+# busy machine does not starve the app server they drive.
 test: $(STAMP) data browser
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not e2e"; unit=$$?; \
+	$(PY) -m pytest -m e2e -n 0; browser=$$?; \
+	exit $$(( unit || browser ))
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download does not work offline).
 browser:
