@@ -78,13 +78,23 @@ def test_build_lenet5_from_an_empty_canvas(server, page):
     # Undo brings Flatten back; a reload finds the project as it was left.
     app.click_button("Undo")
     assert "flatten1" in app.node_ids() and app.metric("Parameters") == LENET_PARAMS
+    everything = sorted(["input1", "conv1", "relu1", "maxpool1", "conv2", "relu2", "maxpool2", *chain[1:]])
     page.reload()
     app.page.wait_for_selector('iframe[title="streamlit_flow.streamlit_flow"]')
     app.settle()
     page.shoot("after-reload")
-    assert sorted(app.node_ids()) == sorted(["input1", "conv1", "relu1", "maxpool1", "conv2", "relu2",
-                                             "maxpool2", *chain[1:]])
+    assert sorted(app.node_ids()) == everything
     assert app.metric("Parameters") == LENET_PARAMS
+
+    # A restarted server loses nothing either: the URL names the project, the store keeps it.
+    url = page.url
+    page.goto("about:blank")          # leave first: a page losing its server logs connection errors
+    server.stop()
+    server.start()
+    app.url = url
+    app.open()
+    page.shoot("after-server-restart")
+    assert sorted(app.node_ids()) == everything and app.metric("Parameters") == LENET_PARAMS
 
 
 def test_open_a_template_delete_with_the_node_menu_and_undo(server, page):
