@@ -195,9 +195,10 @@ class Store:
         run_id = uuid.uuid4().hex[:12]
         with self._tx() as db:
             db.execute("INSERT INTO runs (id, project_id, project_version, name, status, config, dataset, "
-                       "created, parent_run_id, parent_checkpoint) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                       "created, parent_run_id, parent_checkpoint, host, pid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                        (run_id, project_id, project_version, name or run_id, status, json.dumps(config),
-                        json.dumps(dataset or {}), time.time(), parent_run_id, parent_checkpoint))
+                        json.dumps(dataset or {}), time.time(), parent_run_id, parent_checkpoint,
+                        socket.gethostname(), os.getpid()))
         return run_id
 
     def update_run(self, run_id: str, **fields: Any) -> None:

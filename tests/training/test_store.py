@@ -127,3 +127,17 @@ def test_a_killed_training_process_leaves_a_readable_store_with_its_metrics(tmp_
     older_than_a_second = [s for s, wall in announced if wall < killed_at - 1.0]
     assert older_than_a_second and set(older_than_a_second) <= set(stored)
     assert stored == list(range(1, len(stored) + 1))
+
+
+def test_runs_left_live_by_a_dead_process_become_interrupted(tmp_path):
+    store = Store(tmp_path)
+    run = store.create_run({})
+    store.update_run(run, status="running")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    queued = store.create_run({})
+    for r in (run, queued):
+        with store._tx() as db:
+            db.execute("UPDATE runs SET pid=? WHERE id=?", (int(dead.stdout), r))
+    mine = store.create_run({})                        # created by this (living) process: left alone
+    reopened = Store(tmp_path)
+    assert [reopened.run(r).status for r in (run, queued, mine)] == ["interrupted", "interrupted", "queued"]
