@@ -98,3 +98,18 @@ def test_crashes_and_bad_settings_mark_the_run_failed_and_the_registry_goes_on(t
     assert store.run(nan.id).message.startswith("loss exploded to")
     ok = registry.submit("p", builder(epochs=1))
     assert ok.wait(60) and ok.status == "completed"
+
+
+def test_fork_a_new_run_from_an_epoch_checkpoint_with_other_settings(tmp_path):
+    store = Store(tmp_path)
+    registry = JobRegistry(store)
+    parent = registry.submit("p", builder(epochs=3))
+    assert parent.wait(60) and parent.status == "completed"
+    epoch1 = store.checkpoints(parent.id)[0]
+    child = registry.submit("p", builder(epochs=2, lr=0.0003), config={"epochs": 2, "lr": 0.0003},
+                            parent_run_id=parent.id, resume_from=epoch1, fork=True)
+    assert child.wait(60) and child.status == "completed"
+    info = store.run(child.id)
+    assert info.parent_run_id == parent.id and info.parent_checkpoint == str(epoch1)
+    assert [v for _, v in store.metrics(child.id)["epoch"]] == [2.0, 3.0]
+    assert {v for _, v in store.metrics(child.id)["lr"]} == {0.0003}
