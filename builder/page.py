@@ -1,6 +1,8 @@
 """The page: project header, palette in the sidebar, canvas beside the inspector, summary below."""
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
 from builder import canvas, inspector, palette, project_menu, summary, training_area
@@ -12,8 +14,9 @@ COMPILED_KEY = "compiled"
 
 
 def compiled_for(ws: Workspace) -> Compiled:
-    """The compiler's findings, computed again only when the network (not a position) changed."""
-    key = (ws.token, ws.revision)
+    """The compiler's findings, computed again only when the network (not a position) or the
+    dataset it is sized for changed."""
+    key = (ws.token, ws.revision, json.dumps(ws.project.dataset, sort_keys=True, default=str))
     cached = st.session_state.get(COMPILED_KEY)
     if cached is None or cached[0] != key:
         cached = (key, compile_project(ws.project))

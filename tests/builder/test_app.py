@@ -210,3 +210,14 @@ def test_a_hostile_project_is_shown_safely(home):
     workspace(at).select("big")
     run(at)
     assert any(markdown.escape("out_features must be") in e.value for e in at.error)
+
+
+def test_choosing_another_dataset_resizes_the_graph(home):
+    at = start()
+    at.button(key="template_mlp").click()
+    run(at)
+    ws = workspace(at)
+    assert ws.project.dataset["name"] == "digits" and "→ 64" in content(at, "input1")
+    ws.project.dataset = {"name": "iris"}          # what the data panel does
+    run(at)
+    assert "→ 4" in content(at, "input1")

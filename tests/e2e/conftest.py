@@ -24,9 +24,6 @@ ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
-CANVAS = 'iframe[title="streamlit_flow.streamlit_flow"]'
-
-pytestmark = pytest.mark.e2e
 
 
 def free_port() -> int:
