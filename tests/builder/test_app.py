@@ -217,7 +217,7 @@ def test_choosing_another_dataset_resizes_the_graph(home):
     at.button(key="template_mlp").click()
     run(at)
     ws = workspace(at)
-    assert ws.project.dataset["name"] == "digits" and "→ 64" in content(at, "input1")
+    assert ws.project.dataset["name"] == "digits" and "→ 1×8×8" in content(at, "input1")
     ws.project.dataset = {"name": "iris"}          # what the data panel does
     run(at)
     assert "→ 4" in content(at, "input1")
