@@ -202,7 +202,8 @@ class Trainer:
                                     f"improve for {self.bad_epochs} epochs")
         if self.config.early_stopping and self.config.restore_best and self.best_state is not None:
             self.model.load_state_dict(self.best_state)
-        return self._result("completed", f"trained {self.config.epochs} epochs")
+        n = self.config.epochs
+        return self._result("completed", f"trained {n} epoch{'' if n == 1 else 's'}")
 
     def _result(self, status: str, reason: str) -> TrainResult:
         best = None if self.best_epoch is None else self.epoch_offset + self.best_epoch + 1

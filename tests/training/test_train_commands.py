@@ -47,6 +47,15 @@ def test_resume_continues_a_run_to_more_epochs(home, capsys):
     steps = [s for s, _ in store.metrics(run_id)["train/loss"]]
     assert steps == list(range(1, 4 * 14 + 1))
     assert main(["runs"]) == 0 and run_id in capsys.readouterr().out
+    assert main(["runs", "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["id"] == run_id and listed["status"] == "completed" and listed["epochs_done"] == 4
+
+
+def test_train_with_a_progress_bar_ends_with_the_figures_and_how_to_resume(home, capsys):
+    assert main(["train", str(FIXTURE), "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "completed: trained 1 epoch." in out and "test/acc" in out and "python -m runtime resume" in out
 
 
 def test_user_mistakes_exit_1_with_a_message(home, tmp_path, capsys):
