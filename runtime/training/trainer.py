@@ -77,7 +77,8 @@ class Trainer:
         self.task = task or (spec.task if spec else
                              "classification" if not data.y_train.is_floating_point() else "regression")
         self.output_size = spec.output_size if spec and spec.output_size else (
-            int(data.y_train.max()) + 1 if self.task == "classification" else data.y_train.shape[-1])
+            int(data.y_train.max()) + 1 if self.task == "classification"
+            else (data.y_train.shape[-1] if data.y_train.dim() > 1 else 1))
         self.callbacks = list(callbacks)
         self.control = control or RunControl()
         self.augment = augment
