@@ -50,9 +50,14 @@ def add_final_softmax(project) -> None:
     edge.target = "softmax9"
 
 
-@pytest.mark.parametrize("final_softmax", [False, True], ids=["logits", "final-softmax"])
-def test_bundle_trains_one_epoch_and_its_onnx_runs(tmp_path, final_softmax):
-    project = load_project(ROOT / "runtime" / "templates" / "mlp.json")
+@pytest.mark.parametrize("template,final_softmax,training", [
+    ("mlp", False, {}),
+    ("mlp", True, {"augment": {"rotate_degrees": 5.0, "noise": 0.05}, "clip": "norm", "schedule": "cosine"}),
+    ("gru", False, {"augment": {"jitter": 0.05}, "early_stopping": True, "schedule": "plateau", "l1": 1e-5}),
+], ids=["mlp", "mlp-softmax-augment", "gru-augment"])
+def test_bundle_trains_one_epoch_and_its_onnx_runs(tmp_path, template, final_softmax, training):
+    project = load_project(ROOT / "runtime" / "templates" / f"{template}.json")
+    project.training.update(training)
     if final_softmax:
         add_final_softmax(project)
     data, exported = build_bundle(project)
@@ -62,6 +67,8 @@ def test_bundle_trains_one_epoch_and_its_onnx_runs(tmp_path, final_softmax):
     settings = json.loads((folder / "settings.json").read_text())
     assert settings["final_layer_skipped_in_training"] == ("softmax9" if final_softmax else None)
     assert settings["training"]["optimizer"] == project.training.get("optimizer", "adam")
+    assert all(settings["training"][k] == v for k, v in training.items() if k != "augment")
+    assert (settings["augment"] is None) == ("augment" not in training)
 
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": ""}
     run = subprocess.run([sys.executable, "train.py", "--epochs", "1"], cwd=folder, env=env,
