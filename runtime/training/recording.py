@@ -6,6 +6,7 @@ the last second of the curve.
 """
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from typing import Any
@@ -14,6 +15,7 @@ from runtime.store import Store
 from runtime.training.callbacks import Callback
 
 FLUSH_SECONDS = 0.5
+FINAL_ATTEMPTS = 5          # the last write of a run waits up to about a second for a busy database
 
 
 def error_message(error: BaseException) -> str:
@@ -63,16 +65,33 @@ class RunRecorder(Callback):
         with self._lock:
             rows, self._rows = self._rows, []
             epochs, self._epochs_done = self._epochs_done, None
-        if rows or epochs is not None:
+        if not rows and epochs is None:
+            return
+        try:
             self.store.add_metrics(rows, None if epochs is None else (self.run_id, epochs))
+        except sqlite3.OperationalError:          # database busy beyond its timeout: retry next time
+            with self._lock:
+                self._rows[:0] = rows
+                self._epochs_done = self._epochs_done or epochs
+            raise
 
     def _flush_loop(self) -> None:
         while not self._done.wait(self.flush_seconds):
-            self.flush()
+            try:
+                self.flush()
+            except sqlite3.OperationalError:
+                pass                               # rows kept; the next tick or the end writes them
 
     def _finish(self, **fields: Any) -> None:
         self._done.set()
         if self._thread is not None:
             self._thread.join()
-        self.flush()
+        for attempt in range(FINAL_ATTEMPTS):
+            try:
+                self.flush()
+                break
+            except sqlite3.OperationalError:
+                if attempt == FINAL_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.2)
         self.store.update_run(self.run_id, ended=time.time(), **fields)

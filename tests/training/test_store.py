@@ -140,3 +140,22 @@ def test_runs_left_live_by_a_dead_process_become_interrupted(tmp_path):
     mine = store.create_run({})                        # created by this (living) process: left alone
     reopened = Store(tmp_path)
     assert [reopened.run(r).status for r in (run, queued, mine)] == ["interrupted", "interrupted", "queued"]
+
+
+def test_a_busy_database_delays_metric_writes_but_loses_none(tmp_path, monkeypatch):
+    import sqlite3
+    store = Store(tmp_path)
+    run = store.create_run({})
+    real, failures = store.add_metrics, []
+
+    def busy_twice(rows, epochs_done=None):
+        if len(failures) < 2:
+            failures.append(len(rows))
+            raise sqlite3.OperationalError("database is locked")
+        real(rows, epochs_done)
+    monkeypatch.setattr(store, "add_metrics", busy_twice)
+    recorder = RunRecorder(store, run, flush_seconds=0.01)
+    result = Trainer(mlp(), quadrants(), TrainConfig(epochs=3), callbacks=[recorder]).fit()
+    assert len(failures) == 2
+    assert [s for s, _ in store.metrics(run)["train/loss"]] == list(range(1, result.steps + 1))
+    assert store.run(run).epochs_done == 3
