@@ -27,7 +27,7 @@ def run(capsys, monkeypatch):
 def test_the_module_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "runtime", "validate", "runtime/templates/gru.json"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0 and "valid, 3,426 parameters" in result.stdout
+    assert result.returncode == 0 and "valid, 3,972 parameters" in result.stdout
 
 
 def test_validate_valid_and_invalid(run, tmp_path):
