@@ -133,6 +133,9 @@ class Trainer:
         self.train_model: nn.Module = self.model
         if self.world and self.world.size > 1:
             self.train_model = self.world.wrap(self.model)
+        # The step that counts dead ReLUs adds forward hooks; a compiled module would recompile for
+        # them every epoch, so that step runs the same weights uncompiled (DDP keeps its wrapper).
+        self.hooked_model = self.train_model
         if cfg.compile:
             self.train_model = torch.compile(self.train_model)
         self.perm: torch.Tensor | None = None
@@ -231,7 +234,7 @@ class Trainer:
                     xb = self.augment(xb, self.aug_generator)
                 if i == self.steps_per_epoch - 1:
                     with health.DeadUnits(self.model) as dead:
-                        loss = self._train_step(xb, yb)
+                        loss = self._train_step(xb, yb, self.hooked_model)
                     self.dead = dead.fractions
                 else:
                     loss = self._train_step(xb, yb)
@@ -246,9 +249,9 @@ class Trainer:
             self.epoch_seconds += time.perf_counter() - started
         return True
 
-    def _train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+    def _train_step(self, xb: torch.Tensor, yb: torch.Tensor, model: nn.Module | None = None) -> torch.Tensor:
         cfg = self.config
-        loss = self.loss_fn(self.train_model(xb), yb)
+        loss = self.loss_fn((model or self.train_model)(xb), yb)
         if cfg.l1:
             loss = loss + cfg.l1 * sum(p.abs().sum() for p in self.l1_params)
         self.optimizer.zero_grad(set_to_none=True)

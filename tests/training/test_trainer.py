@@ -291,3 +291,11 @@ def test_a_conv_net_trains_channels_last_resumes_exactly_and_ends_contiguous(tmp
     resumed = tiny_cnn(seed=1)
     Trainer(resumed, data, cfg).fit(resume_from=tmp_path / "last")
     assert same_weights(resumed, straight)
+
+
+def test_the_torch_compile_option_trains_and_still_counts_dead_relus():
+    history = History()
+    result = Trainer(NamedClassifier(), quadrants(), TrainConfig(epochs=2, lr=0.01, compile=True),
+                     callbacks=[history]).fit()
+    assert result.status == "completed" and result.metrics["val/acc"] > 0.85
+    assert len(history.values("dead_relu/relu_1")) == 2
