@@ -14,15 +14,22 @@ class App:
         self.url = url
 
     def open(self, query: str = "") -> None:
+        """Loads the page. The first page a server shows imports torch and the runtime: on a busy
+        2-core machine that alone took 27 s, hence the generous wait."""
         self.page.goto(self.url + query)
-        self.page.wait_for_selector(CANVAS, timeout=30_000)
-        self.settle()
+        self.page.wait_for_selector(CANVAS, timeout=120_000)
+        self.settle(timeout=60.0)
+
+    def reload(self) -> None:
+        self.page.reload()
+        self.page.wait_for_selector(CANVAS, timeout=120_000)
+        self.settle(timeout=60.0)
 
     @property
     def canvas(self) -> FrameLocator:
         return self.page.frame_locator(CANVAS)
 
-    def settle(self, quiet: float = 0.8, timeout: float = 20.0) -> None:
+    def settle(self, quiet: float = 0.8, timeout: float = 30.0) -> None:
         """Waits until no script run is in progress for `quiet` seconds (a click costs ~3 runs; a
         short run shows no status widget, but marks the elements it has not redrawn yet as stale)."""
         deadline = time.monotonic() + timeout

@@ -79,9 +79,7 @@ def test_build_lenet5_from_an_empty_canvas(server, page):
     app.click_button("Undo")
     assert "flatten1" in app.node_ids() and app.metric("Parameters") == LENET_PARAMS
     everything = sorted(["input1", "conv1", "relu1", "maxpool1", "conv2", "relu2", "maxpool2", *chain[1:]])
-    page.reload()
-    app.page.wait_for_selector('iframe[title="streamlit_flow.streamlit_flow"]')
-    app.settle()
+    app.reload()
     page.shoot("after-reload")
     assert sorted(app.node_ids()) == everything
     assert app.metric("Parameters") == LENET_PARAMS

@@ -15,7 +15,8 @@ def upload(app: App, path) -> str:
     app.main().get_by_role("button", name="Projects").click()
     app.page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
     app.settle()
-    toast = app.page.locator('[data-testid="stToast"]').last
+    toast = app.page.locator('[data-testid="stToast"]').filter(has_text=path.name)   # toasts stack up
+    toast.wait_for(timeout=30_000)
     text = toast.inner_text()
     app.page.keyboard.press("Escape")
     return text
