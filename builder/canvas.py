@@ -20,7 +20,7 @@ from streamlit_flow.layouts import ManualLayout
 from builder import node_card, training_panel
 from builder.workspace import Workspace
 from runtime.compiler import Compiled
-from runtime.layers import LAYERS
+from runtime.layers import AUTO, LAYERS
 
 KEY = "canvas"              # the component's widget key: its value is the browser's last report
 SEEN_KEY = "canvas_seen"    # what that report contained (see CanvasMemory)
@@ -113,6 +113,16 @@ def _position(node) -> tuple[float, float]:
     return (float(x), float(y)) if ok else (0.0, 0.0)
 
 
+def shown_params(given: dict[str, Any], resolved: dict[str, Any]) -> dict[str, Any]:
+    """The parameters as the file has them (a wrong value shows as it is, beside its issue), with
+    what "auto" resolved to: out_features "auto (10)"."""
+    shown = dict(given)
+    for name, value in given.items():
+        if value == AUTO and resolved.get(name, AUTO) != AUTO:
+            shown[name] = f"{AUTO} ({resolved[name]})"
+    return shown
+
+
 def flow_nodes(ws: Workspace, compiled: Compiled) -> list[StreamlitFlowNode]:
     nodes = []
     health = training_panel.node_health(ws)        # colours from the last run's gradients
@@ -123,7 +133,7 @@ def flow_nodes(ws: Workspace, compiled: Compiled) -> list[StreamlitFlowNode]:
         severity = "error" if any(i.severity == "error" for i in issues) else ("warning" if issues else None)
         n_inputs = len(ws.graph.inputs_of(node.id))
         content = node_card.node_content(
-            node.id, layer, info.params if info and info.params else node.params,
+            node.id, layer, shown_params(node.params, info.params if info else {}),
             info.shape if info else None, info.num_params if info else None,
             [(i.message, i.severity) for i in issues], n_inputs if layer.inputs[1] > 1 else 0)
         kind = "input" if layer.inputs[1] == 0 else ("output" if node.type == "Output" else "default")

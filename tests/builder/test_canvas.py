@@ -142,3 +142,9 @@ def test_a_new_workspace_does_not_inherit_what_the_browser_acknowledged_for_the_
 def test_junk_in_the_components_value_is_not_a_report():
     assert parse_report({"nodes": [{"id": "a", "position": {"x": "left"}}]}) is None
     assert parse_report({"nodes": [], "timestamp": "soon"}) is None
+
+
+def test_cards_show_the_files_values_and_what_auto_became():
+    assert canvas.shown_params({"shape": [1, 1e308], "out_features": "auto"}, {"out_features": 10}) == \
+        {"shape": [1, 1e308], "out_features": "auto (10)"}
+    assert canvas.shown_params({"out_features": "auto"}, {}) == {"out_features": "auto"}
