@@ -47,14 +47,16 @@ class SampleData:
 
 
 class Probabilities(nn.Module):
-    """The graph's logits turned into class probabilities: softmax over the last axis."""
+    """The graph's logits turned into class probabilities: softmax over the last axis, or the
+    sigmoid of a single output (a binary classifier trained with BCE)."""
 
     def __init__(self, model: GraphModule):
         super().__init__()
         self.model = model
 
     def forward(self, x):
-        return torch.softmax(self.model(x), dim=-1)
+        logits = self.model(x)
+        return torch.sigmoid(logits) if logits.shape[-1] == 1 else torch.softmax(logits, dim=-1)
 
 
 def generated_samples(compiled: Compiled, count: int, seed: int = 0) -> torch.Tensor:
@@ -115,7 +117,11 @@ def export_project(project: Project, compiled: Compiled, weights: dict[str, torc
     if weights is not None:
         load_weights(graph_module, weights)
     graph_module.output_logits = True      # a final Softmax is the loss's business; added back below
-    module: nn.Module = Probabilities(graph_module) if probabilities else graph_module
+    if compiled.final_activation == "Sigmoid":
+        probabilities = classifier          # the graph already ends in probabilities
+    module: nn.Module = graph_module
+    if probabilities and compiled.final_activation != "Sigmoid":
+        module = Probabilities(graph_module)
     if not probabilities and compiled.final_activation in ("Softmax", "LogSoftmax") and not classifier:
         graph_module.output_logits = False
     data = data or dataset_samples(project, compiled)

@@ -106,6 +106,21 @@ def test_logits_or_probabilities():
     assert np.allclose(torch.softmax(torch.from_numpy(raw), -1).numpy(), p, atol=1e-6)
 
 
+def test_binary_classifier_probabilities_use_the_sigmoid():
+    project = chain("binary", [("Linear", {"out_features": 1})], [3])
+    compiled = compile(project.graph)
+    weights = compiled.build_module().state_dict()
+    data = _generated(compiled, 5)
+    feed = {"input": data.samples.numpy()}
+    logits = session(export_project(project, compiled, weights, data=data).data).run(None, feed)[0]
+    probs = export_project(project, compiled, weights, data=data, probabilities=True)
+    got = session(probs.data).run(None, feed)[0]
+    assert np.allclose(got, 1 / (1 + np.exp(-logits)), atol=1e-6)
+    ending = chain("binary", [("Linear", {"out_features": 1}), ("Sigmoid", {})], [3])
+    sigmoid = export_project(ending, compile(ending.graph), weights, data=data)
+    assert sigmoid.metadata["output"] == "probabilities"
+
+
 def test_trained_weights_are_the_exported_ones():
     project = chain("mlp", [("Linear", {"out_features": 4})], [3])
     compiled = compile(project.graph)
