@@ -104,3 +104,18 @@ def test_bundle_needs_a_dataset():
     project.dataset = {}
     with pytest.raises(ExportFailed, match="no dataset"):
         build_bundle(project)
+
+
+def test_train_py_starts_from_the_same_weights_as_the_run(tmp_path):
+    """model.py under the run's seed builds exactly the initial weights Layerboard's run starts from."""
+    from runtime.training.session import prepare
+    project = load_project(ROOT / "runtime" / "templates" / "lenet5.json")
+    data, _ = build_bundle(project)
+    folder = _unzip(data, tmp_path)
+    settings = json.loads((folder / "settings.json").read_text())
+    run = prepare(project)
+    torch.manual_seed(settings["training"]["seed"])
+    model = _load_generated_model(folder, settings)
+    ours, theirs = run.model.state_dict(), model.state_dict()
+    assert sorted(ours) == sorted(theirs)
+    assert all(torch.equal(ours[k], theirs[k]) for k in ours)
