@@ -17,12 +17,12 @@ LENET5 = 1                      # position of LeNet-5 in the template gallery (s
 PREDICTION = re.compile(r"Prediction: (\S+) with probability ([0-9.]+)")
 
 
-def start_training(app: TrainApp, epochs: int = 2, batch_size: int = 2) -> None:
+def start_training(app: TrainApp, epochs: int = 2, batch_size: int = 1) -> None:
     app.open_template(LENET5)
     app.tab("Data & training")
     assert "Handwritten digits 0-9" in app.panel().inner_text()      # the template's dataset: MNIST
     app.set_setting("epochs", epochs)
-    app.set_setting("batch size", batch_size)       # tiny batches: a run long enough to watch (a few seconds an epoch)
+    app.set_setting("batch size", batch_size)       # one sample a step: a run long enough to watch
     app.press("Train", settle=False)
     app.wait_for(lambda: app.chart_last_step("Loss") > 0, 60, "the first loss points")
 
@@ -43,7 +43,7 @@ def test_train_watch_stop_resume_results_playground_export(server, page):
     grown = app.chart_last_step("Loss")
     page.shoot("canvas-edited-while-training")
 
-    app.panel().get_by_role("button", name="Stop", exact=True).click()
+    app.press("Stop", settle=False)
     app.wait_for(lambda: "stopped" in app.status_line(), 30, "the run to stop")
     app.settle()
     stopped_at = app.chart_last_step("Loss")
@@ -51,7 +51,7 @@ def test_train_watch_stop_resume_results_playground_export(server, page):
     app.show(app.panel().get_by_role("button", name="Resume", exact=True))
     page.shoot("stopped")
 
-    app.panel().get_by_role("button", name="Resume", exact=True).click()
+    app.press("Resume", settle=False)
     app.wait_for(lambda: "completed" in app.status_line(), 120, "the resumed run to complete")
     app.settle()
     assert "run 1 resumed" in app.status_line()
@@ -104,7 +104,7 @@ def test_a_reload_during_training_finds_the_run_still_live(server, page):
     app.wait_for(lambda: app.chart_last_step("Loss") > before, 30, "the curve to go on growing")
     app.show(app.panel().locator('[data-testid="stProgress"]'))
     page.shoot("reloaded-still-live")
-    app.panel().get_by_role("button", name="Stop", exact=True).click()
+    app.press("Stop", settle=False)
     app.wait_for(lambda: "stopped" in app.status_line(), 30, "the run to stop")
 
 
@@ -113,11 +113,11 @@ def test_two_pages_train_at_once_without_mixing(server, page, browser, request):
     try:
         other = TrainApp(other_context.new_page(), server.url)
         first = TrainApp(page, server.url)
-        for app, batch_size in ((first, 2), (other, 4)):
+        for app, batch_size in ((first, 2), (other, 4)):           # two signatures: 17,500 and 8,750 steps
             app.open()
-            start_training(app, batch_size=batch_size)
-        # 3,500 training samples, 2 epochs: 3,500 steps at batch 2, 1,750 at batch 4.
-        app_steps = ((first, "/3500"), (other, "/1750"))
+            start_training(app, epochs=10, batch_size=batch_size)     # long runs: they overlap for sure
+        # 3,500 training samples, 10 epochs: 17,500 steps at batch 2, 8,750 at batch 4.
+        app_steps = ((first, "/17500"), (other, "/8750"))
         for app, steps in app_steps:
             app.wait_for(lambda: steps in app.progress_text(), 30, f"{steps} steps in the progress bar")
         assert all("running" in app.status_line() for app, _ in app_steps)   # both at the same time
@@ -127,7 +127,7 @@ def test_two_pages_train_at_once_without_mixing(server, page, browser, request):
         page.shoot("first-page")
         other.page.screenshot(path=str(ARTIFACTS / request.node.name / "second-page.png"))
         for app, _ in app_steps:
-            app.panel().get_by_role("button", name="Stop", exact=True).click()
+            app.press("Stop", settle=False)
             app.wait_for(lambda: "stopped" in app.status_line(), 30, "the run to stop")
         assert other.page.locator('[data-testid="stException"]').count() == 0
     finally:

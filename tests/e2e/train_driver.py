@@ -13,6 +13,13 @@ TABS = '[data-testid="stTabs"]'
 
 
 class TrainApp(App):
+    def open(self, query: str = "") -> None:
+        """Opens the page without waiting for quiet: a fresh session opens the latest project, which
+        may be another page's, with a live run refreshing it every second."""
+        self.page.goto(self.url + query)
+        self.page.wait_for_selector(CANVAS, timeout=30_000)
+        self.main().get_by_role("button", name="Templates").wait_for(timeout=30_000)
+
     def open_template(self, position: int) -> None:
         """Opens the template at `position` in the gallery (sorted by file name: lenet5 is 1)."""
         # The header bar overlaps the top row of buttons: reach the button with the keyboard.
@@ -56,7 +63,9 @@ class TrainApp(App):
         self.wait_for(lambda: set(self.node_ids()) - before, 30, f"a new {layer_type} node on the canvas")
 
     def press(self, name: str, settle: bool = True) -> None:
-        self.panel().get_by_role("button", name=name, exact=True).click()
+        """Clicks a button of the visible tab. A DOM click: the page scrolls inside its main area, and
+        a button scrolled near the top sits under Streamlit's header bar, which takes mouse clicks."""
+        self.panel().get_by_role("button", name=name, exact=True).dispatch_event("click")
         if settle:
             self.settle()
 
