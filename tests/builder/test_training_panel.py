@@ -99,7 +99,9 @@ def test_a_fresh_session_reattaches_to_the_live_run(home):
     assert job.wait(30) and job.status == "stopped"
 
 
-def test_two_sessions_train_two_projects_at_once_without_mixing(home):
+def test_two_sessions_train_two_projects_at_once_without_mixing(home, monkeypatch):
+    monkeypatch.setattr(run_control, "MAX_ACTIVE", 2)       # two slots, whatever this machine's cores
+    run_control._registry.cache_clear()
     first, second = open_template("mlp"), open_template("mlp")
     set_setting(second, "optimizer", "sgd")
     for at in (first, second):
@@ -113,6 +115,10 @@ def test_two_sessions_train_two_projects_at_once_without_mixing(home):
         assert at.session_state["watched_runs"] == {workspace(at).project_id: job.id}
         assert at.button(key="stop").disabled is False
     assert [j.id for j in run_control.registry().jobs(workspace(first).project_id)] == [jobs[0].id]
+    for job in jobs:
+        job.stop()
+        assert job.wait(30)
+    run_control._registry.cache_clear()
 
 
 def test_a_third_run_waits_in_the_queue_with_its_position(home, monkeypatch):
