@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from runtime.graph import Graph
 
-RANK_GAP = 110      # pixels between ranks (node height plus room for the edge label)
+RANK_GAP = 140      # pixels between ranks: a node card with an issue message, plus the edge label
 SIDE_GAP = 230      # pixels between nodes of the same rank (node width plus margin)
 
 
