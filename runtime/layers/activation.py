@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from runtime.layers.spec import Call, Layer, Param
+from runtime.layers.spec import Call, Layer, LayerError, Param
 
 _DIM = Param("dim", "int", -1, "Dimension of the sample that sums to 1 (-1 = last).", min=-8, max=7,
              advanced=True)
@@ -12,6 +12,18 @@ _DIM = Param("dim", "int", -1, "Dimension of the sample that sums to 1 (-1 = las
 def _activation(cls, doc, *params):
     return Layer(cls.__name__, "Activation", doc, params=params,
                  construct=lambda p, s: Call(cls, dict(p)), key_params=tuple(x.name for x in params[:1]))
+
+
+def _normalizer(cls, doc):
+    """Softmax-like layers: `dim` counts the sample's dimensions, so torch gets it past the batch."""
+    def check(p, shapes):
+        if not -len(shapes[0]) <= p["dim"] < len(shapes[0]):
+            raise LayerError("bad-param", f"{cls.__name__} dim {p['dim']} does not exist for input "
+                                          f"{list(shapes[0])}: use -1 for the last dimension.")
+
+    return Layer(cls.__name__, "Activation", doc, params=(_DIM,),
+                 construct=lambda p, s: Call(cls, dict(dim=p["dim"] + 1 if p["dim"] >= 0 else p["dim"])),
+                 check=check, key_params=("dim",))
 
 
 LAYERS = [
@@ -29,10 +41,10 @@ LAYERS = [
     _activation(nn.Sigmoid, "Sigmoid(x) = 1 / (1 + e^-x): squashes to (0, 1). Its gradient vanishes for large "
                 "|x|, so deep stacks of it train slowly."),
     _activation(nn.Tanh, "Tanh(x) = (e^x - e^-x) / (e^x + e^-x): squashes to (-1, 1), centred on 0."),
-    _activation(nn.Softmax, "Softmax(x)_i = e^(x_i) / sum_j e^(x_j): turns scores into probabilities that sum "
+    _normalizer(nn.Softmax, "Softmax(x)_i = e^(x_i) / sum_j e^(x_j): turns scores into probabilities that sum "
                 "to 1. As the last layer of a classifier it is skipped during training (the loss wants raw "
-                "scores) and kept in the exported model.", _DIM),
-    _activation(nn.LogSoftmax, "LogSoftmax(x) = log(Softmax(x)): log-probabilities, numerically stable.", _DIM),
+                "scores) and kept in the exported model."),
+    _normalizer(nn.LogSoftmax, "LogSoftmax(x) = log(Softmax(x)): log-probabilities, numerically stable."),
     _activation(nn.Softplus, "Softplus(x) = log(1 + e^x): a smooth ReLU."),
     _activation(nn.Mish, "Mish(x) = x * tanh(Softplus(x)): a smooth, non-monotonic activation."),
     _activation(nn.Hardswish, "Hardswish(x) = x * ReLU6(x + 3) / 6: a cheap swish, used by MobileNetV3."),

@@ -239,6 +239,8 @@ def softmax(kind):
         axis = _sample_axis(node, t, -1 if t.opset >= 13 else 1)
         if t.opset < 13 and axis != -1:   # before opset 13 the axis flattened everything after it
             raise Unmappable(f"{kind} over axes {axis}.. of a rank-{rank} tensor (opset {t.opset})")
+        if axis == -rank:
+            raise Unmappable(f"{kind} over the batch axis (each sample's values would depend on the others)")
         return Translation(kind, {"dim": axis}, {}, [node.input[0]])
     return translate
 

@@ -162,3 +162,12 @@ def test_module_children_are_named_by_node_id():
     module = compile(g).build_module()
     assert set(module.state_dict()) == {"my_classifier.weight", "my_classifier.bias"}
     assert module.node_ids == {"n0": "n0", "my_classifier": "my classifier"}
+
+
+def test_softmax_dim_counts_sample_dimensions_not_the_batch():
+    g = chain(("Softmax", {"dim": 0}), shape=(3, 5))
+    module = compile(g).build_module()
+    out = module(torch.randn(4, 3, 5))
+    torch.testing.assert_close(out.sum(dim=1), torch.ones(4, 5))      # sums over the sample's dim 0
+    assert "dim 2 does not exist" in only_issue(compile(chain(("Softmax", {"dim": 2}), shape=(3, 5))),
+                                                "bad-param").message
