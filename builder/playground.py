@@ -20,6 +20,7 @@ DRAW_SIZE = 196          # pixels of the drawing pad
 DIGIT_BOX = 20 / 28      # MNIST digits fill a 20x20 box centred in 28x28
 MAX_IMAGE_BYTES = 10_000_000
 CHART_CONFIG = {"displayModeBar": False}
+TOOLBAR_ROOM = '<div style="height:22px"></div>'   # the pad's toolbar floats above it
 
 
 def normalize(x: np.ndarray, normalization: dict[str, Any] | None, image: bool) -> np.ndarray:
@@ -95,6 +96,7 @@ def _image_input(trained: trained_model.Trained) -> np.ndarray | None:
     if way == "Draw":
         from streamlit_drawable_canvas import st_canvas   # registers a component: import inside the page
         st.caption("Draw a digit with the mouse, large and centred.")
+        st.markdown(TOOLBAR_ROOM, unsafe_allow_html=True)
         result = st_canvas(stroke_width=16, stroke_color="#FFFFFF", background_color="#000000",
                            height=DRAW_SIZE, width=DRAW_SIZE, drawing_mode="freedraw",
                            return_image_data=True, key="playground_canvas")
