@@ -3,10 +3,7 @@ the PyTorch code and the weights, each a download button. The trained run's weig
 there is one; otherwise the graph is exported with freshly initialized weights."""
 from __future__ import annotations
 
-import io
-import json
 import re
-import zipfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,11 +16,12 @@ from builder.workspace import Workspace
 from runtime.codegen import generate
 from runtime.compiler import Compiled
 from runtime.graph import Project
-from runtime.onnx.errors import OnnxError, VerificationFailed
+from runtime.onnx.bundle import build_bundle
+from runtime.onnx.errors import OnnxError
 from runtime.onnx.project_export import VerifiedExport, export_project
 from runtime.projects import compile_project
 
-RESULT_KEY = "onnx_export"      # (source key, VerifiedExport or error text), kept across reruns
+RESULT_KEY = "onnx_export"      # (source key, Exported or the error), kept across reruns
 
 
 @dataclass
@@ -42,9 +40,11 @@ def source_for(ws: Workspace, run_id: str | None) -> Source:
     if run_id is not None and not (job is not None and job.live):
         try:
             trained = trained_model.load(store(), run_id)
+            project = trained.project.copy()          # as the run trained it: its dataset and settings
+            project.dataset, project.training = dict(trained.run.dataset), dict(trained.run.config)
             return Source(f"{run_id}:{trained.checkpoint.stem}:{trained.checkpoint.stat().st_mtime_ns}",
                           f"trained weights of {trained.run.name} ({trained.checkpoint.stem})",
-                          trained.project, trained.compiled, trained.weights())
+                          project, trained.compiled, trained.weights())
         except trained_model.NotTrainedYet:
             pass
     return Source(f"graph:{ws.token}:{ws.revision}", "the graph on the canvas, untrained (fresh weights)",
@@ -60,38 +60,27 @@ def _classifier(compiled: Compiled) -> bool:
         (compiled.spec.output_size or 0) > 1
 
 
-def export_onnx(source: Source) -> VerifiedExport:
-    """Exports and verifies; a classifier's file outputs class probabilities."""
-    return export_project(source.project, source.compiled, source.weights,
-                          probabilities=_classifier(source.compiled))
+@dataclass
+class Exported:
+    onnx: VerifiedExport
+    bundle: bytes | None          # None without a dataset: the bundle's train.py needs one
 
 
-def bundle(source: Source, exported: VerifiedExport) -> bytes:
-    """A zip a consumer needs nothing else for: the ONNX file, the PyTorch code, the weights, the
-    project file and a README with the preprocessing and the verification figures."""
-    stem = file_stem(source.project)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(f"{stem}/model.onnx", exported.data)
-        z.writestr(f"{stem}/model.py", generate(source.compiled, source.project.name))
-        if source.weights is not None:
-            z.writestr(f"{stem}/weights.safetensors", safetensors_bytes(source.weights))
-        z.writestr(f"{stem}/project.json", source.project.to_json())
-        z.writestr(f"{stem}/README.txt", "\n".join([
-            f"{source.project.name}: exported by Layerboard from {source.label}.", "",
-            exported.metadata.get("preprocessing", ""), "",
-            f"Output: {exported.metadata.get('output', '')}; classes: {exported.metadata.get('class_labels', '[]')}",
-            "", f"Verification: {exported.verification.summary()}", "",
-            "metadata_props of model.onnx:", json.dumps(exported.metadata, indent=2), ""]))
-    return buffer.getvalue()
+def export(source: Source) -> Exported:
+    """Exports and verifies once; with a dataset, also the runnable bundle around that same file (runtime's
+    build_bundle). A classifier's file outputs class probabilities."""
+    probabilities = _classifier(source.compiled)
+    if not source.project.dataset.get("name"):
+        return Exported(export_project(source.project, source.compiled, source.weights,
+                                       probabilities=probabilities), None)
+    data, exported = build_bundle(source.project, source.weights, probabilities=probabilities)
+    return Exported(exported, data)
 
 
 def _export(source: Source) -> None:
     try:
-        st.session_state[RESULT_KEY] = (source.key, export_onnx(source))
-    except VerificationFailed as e:
-        st.session_state[RESULT_KEY] = (source.key, e)
-    except OnnxError as e:
+        st.session_state[RESULT_KEY] = (source.key, export(source))
+    except (OnnxError, ValueError) as e:          # ExportFailed, VerificationFailed, settings problems
         st.session_state[RESULT_KEY] = (source.key, e)
 
 
@@ -121,18 +110,21 @@ def show(ws: Workspace, run_id: str | None) -> None:
 
 
 def _show_result(source: Source, result: Any, stem: str) -> None:
-    if isinstance(result, VerifiedExport):
-        v = result.verification
+    if isinstance(result, Exported):
+        v = result.onnx.verification
         badge = ":green-badge[verified: passed]" if v.passed else ":red-badge[verification: FAILED]"
         st.markdown(f"{badge} {markdown.escape(v.summary())}")
         cols = st.columns(3)
         cols[0].metric("max abs difference", f"{v.max_abs_diff:.2e}")
         cols[1].metric("max rel difference", f"{v.max_rel_diff:.2e}")
         cols[2].metric("tolerance", f"{v.tolerance:g}")
-        st.download_button("Download ONNX (.onnx)", result.data, file_name=f"{stem}.onnx",
+        st.download_button("Download ONNX (.onnx)", result.onnx.data, file_name=f"{stem}.onnx",
                            mime="application/octet-stream", key="download_onnx", type="primary")
-        st.download_button("Download bundle (.zip)", bundle(source, result), file_name=f"{stem}.zip",
-                           mime="application/zip", key="download_bundle")
+        if result.bundle is not None:
+            st.download_button("Download bundle (.zip)", result.bundle, file_name=f"{stem}.zip",
+                               mime="application/zip", key="download_bundle",
+                               help="model.onnx, model.py, weights, train.py with this run's settings, "
+                                    "the data, and a README")
     else:
         figures = getattr(result, "verification", None)
         if figures is not None:

@@ -35,24 +35,23 @@ def test_the_bundle_holds_a_verified_onnx_file_and_code_that_agree_with_the_run(
     run_id = run_control.registry().jobs()[0].id
     source = exporting.source_for(workspace(at), run_id)
     assert source.weights is not None and "trained weights of run 1" in source.label
-    exported = exporting.export_onnx(source)
+    result = exporting.export(source)
+    exported = result.onnx
     assert exported.verification.passed and exported.metadata["output"] == "probabilities"
-    files = zipfile.ZipFile(io.BytesIO(exporting.bundle(source, exported)))
-    stem = exporting.file_stem(source.project)
-    assert sorted(files.namelist()) == sorted(f"{stem}/{n}" for n in
-                                              ("model.onnx", "model.py", "weights.safetensors", "project.json",
-                                               "README.txt"))
-    assert "passed" in files.read(f"{stem}/README.txt").decode()
-
+    files = zipfile.ZipFile(io.BytesIO(result.bundle))
+    assert {"model.onnx", "model.py", "weights.safetensors", "project.json", "train.py", "README.md"} <= \
+        set(files.namelist())
+    assert files.read("model.onnx") == exported.data               # one export, offered twice
+    assert "passed" in files.read("README.md").decode()
     trained = trained_model.load(store(), run_id)
     x = trained.splits.x_test[:5]
     expected = trained.probabilities(x).numpy()
-    session = ort.InferenceSession(files.read(f"{stem}/model.onnx"), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(files.read("model.onnx"), providers=["CPUExecutionProvider"])
     got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
     code = tmp_path / "bundle_model.py"
-    code.write_bytes(files.read(f"{stem}/model.py"))
+    code.write_bytes(files.read("model.py"))
     spec = importlib.util.spec_from_file_location("bundle_model", code)
     module = importlib.util.module_from_spec(spec)
     sys.modules["bundle_model"] = module
@@ -62,7 +61,7 @@ def test_the_bundle_holds_a_verified_onnx_file_and_code_that_agree_with_the_run(
                      and v.__module__ == "bundle_model")()
     finally:
         del sys.modules["bundle_model"]
-    model.load_state_dict(load_safetensors(files.read(f"{stem}/weights.safetensors")))
+    model.load_state_dict(load_safetensors(files.read("weights.safetensors")))
     model.eval()
     with torch.no_grad():
         logits = model(x)
@@ -73,5 +72,6 @@ def test_without_a_run_the_graph_exports_with_fresh_weights(home):
     at = open_template("mlp")
     source = exporting.source_for(workspace(at), None)
     assert source.weights is None and "untrained" in source.label
-    exported = exporting.export_onnx(source)
-    assert exported.verification.passed and exported.metadata["trained"] == "false"
+    result = exporting.export(source)
+    assert result.onnx.verification.passed
+    assert "freshly initialized" in zipfile.ZipFile(io.BytesIO(result.bundle)).read("README.md").decode()
