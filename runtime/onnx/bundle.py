@@ -106,7 +106,8 @@ def build_bundle(project: Project, weights: dict[str, torch.Tensor] | None = Non
         raise ExportFailed(f"The training settings cannot be written: {e}") from None
     data = SampleData(splits.x_test[:32].clone(), f"dataset {name}", splits.normalization, splits.class_names,
                       splits.vocabulary)
-    exported = export_project(project, compiled, state, probabilities=probabilities, data=data)
+    exported = export_project(project, compiled, state, probabilities=probabilities, data=data,
+                              trained=weights is not None)
     meta = exported.metadata
     declaration = datasets.declaration(name)
     readme = README.format(

@@ -100,8 +100,9 @@ def _preprocessing(data: SampleData, compiled: Compiled) -> str:
 
 def export_project(project: Project, compiled: Compiled, weights: dict[str, torch.Tensor] | None = None, *,
                    probabilities: bool = False, data: SampleData | None = None, exporter: str | None = None,
-                   opset: int = OPSET) -> VerifiedExport:
+                   opset: int = OPSET, trained: bool | None = None) -> VerifiedExport:
     """Exports `compiled` (ok, from this project) with `weights` (fresh init when None) and verifies it.
+    `trained` is what the metadata says of the weights (default: whether weights were given).
 
     Raises ExportFailed (naming the node) or VerificationFailed (with the figures)."""
     start = time.perf_counter()
@@ -133,7 +134,7 @@ def export_project(project: Project, compiled: Compiled, weights: dict[str, torc
         "input_shape": list(compiled.input_shape), "input_dtype": compiled.input_dtype,
         "normalization": data.normalization, "preprocessing": _preprocessing(data, compiled),
         "dataset": project.dataset.get("name", ""), "verified_on": data.source,
-        "trained": weights is not None,
+        "trained": weights is not None if trained is None else trained,
     }
     if data.vocabulary is not None:
         metadata["vocabulary"] = data.vocabulary

@@ -64,6 +64,7 @@ def test_bundle_trains_one_epoch_and_its_onnx_runs(tmp_path, template, final_sof
     folder = _unzip(data, tmp_path)
     assert sorted(p.name for p in folder.iterdir()) == FILES
     assert exported.verification.passed
+    assert exported.metadata["trained"] == "false"          # the bundle ships freshly initialized weights
     settings = json.loads((folder / "settings.json").read_text())
     assert settings["final_layer_skipped_in_training"] == ("softmax9" if final_softmax else None)
     assert settings["training"]["optimizer"] == project.training.get("optimizer", "adam")
