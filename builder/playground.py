@@ -11,9 +11,8 @@ import streamlit as st
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from builder import charts, markdown, run_control, trained_model
-from builder.projects import store
-from builder.results import picture
+from builder import charts, markdown, trained_model
+from builder.results import finished_run, picture
 from runtime import datasets
 
 DRAW_SIZE = 196          # pixels of the drawing pad
@@ -66,17 +65,8 @@ def image_file_to_pixels(data: bytes, channels: int, height: int, width: int) ->
 
 
 def show(run_id: str | None) -> None:
-    job = run_control.registry().job(run_id) if run_id else None
-    if run_id is None or (job is not None and job.live):
-        st.caption("The playground opens when a run has finished or been stopped.")
-        return
-    try:
-        trained = trained_model.load(store(), run_id)
-    except trained_model.NotTrainedYet as e:
-        st.info(str(e))
-        return
-    except (ValueError, LookupError) as e:
-        st.error(f"Run {run_id} cannot be loaded: {e}")
+    trained = finished_run(run_id, "the playground opens")
+    if trained is None:
         return
     name = trained.splits.name
     kind = datasets.DATASETS[name].kind if name in datasets.DATASETS else "table"

@@ -39,21 +39,28 @@ def per_class_rows(report: Any, class_names: list[str]) -> list[dict[str, Any]]:
             for name, p, r, n in zip(class_names, report.precision, report.recall, support)]
 
 
-def show(run_id: str | None) -> None:
+def finished_run(run_id: str | None, what: str) -> trained_model.Trained | None:
+    """The run as a model once it has ended or been stopped; otherwise says when `what` (e.g.
+    "results appear") will happen."""
     if run_id is None:
-        st.caption("Train the network first: results appear here when a run ends or is stopped.")
-        return
+        st.caption(f"Train the network first: {what} here when a run ends or is stopped.")
+        return None
     job = run_control.registry().job(run_id)
     if job is not None and job.live:
-        st.info("The run is still training: results appear when it ends or is stopped.")
-        return
+        st.info(f"The run is still training: {what} when it ends or is stopped.")
+        return None
     try:
-        trained = trained_model.load(store(), run_id)
+        return trained_model.load(store(), run_id)
     except trained_model.NotTrainedYet as e:
         st.info(str(e))
-        return
     except (ValueError, LookupError) as e:       # data, graph or checkpoint problems the user can act on
-        st.error(f"The results of run {run_id} cannot be shown: {e}")
+        st.error(f"Run {run_id} cannot be loaded: {e}")
+    return None
+
+
+def show(run_id: str | None) -> None:
+    trained = finished_run(run_id, "results appear")
+    if trained is None:
         return
     evaluation = trained.evaluation()
     st.markdown(f"**{markdown.escape(trained.run.name)}** on the test split "
