@@ -2,7 +2,8 @@
 
 Importing this package is cheap (no torch, no data): the registry is plain data, and each
 loader's module is imported when its dataset is first loaded. A project file's dataset section
-{"name": "mnist", "subset": 1000} loads with `load(**section)`.
+{"name": "mnist", "subset": 1000} loads with `load(**section)`. An upload kept in the data
+directory by `save_upload` is named "upload:<id>" and loads the same way (see stored_uploads).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from runtime.dataspec import DataSpec
+from runtime.datasets import stored_uploads
 from runtime.datasets.cache import LoadCache
 from runtime.datasets.errors import DatasetError
 from runtime.datasets.options import check_common
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from runtime.datasets.splits import Splits
 
 __all__ = ["DATASETS", "Dataset", "DatasetError", "declaration", "options_for", "spec", "load",
-           "load_csv", "load_npz", "load_image_zip", "CACHE"]
+           "load_csv", "load_npz", "load_image_zip", "save_upload", "saved_uploads", "kind_of", "CACHE"]
 
 CACHE = LoadCache()
 PREPARE_OPTIONS = ("seed", "val_fraction", "test_fraction", "subset", "max_len", "vocab_size")
@@ -27,9 +29,35 @@ _UPLOADS = {"load_csv": "csv_upload", "load_npz": "npz_upload", "load_image_zip"
 
 
 def declaration(name: str) -> Dataset:
+    if stored_uploads.is_upload(name):
+        return stored_uploads.declaration(name)
     if name not in DATASETS:
-        raise DatasetError(f"Unknown dataset {name!r}. Sample datasets: {', '.join(DATASETS)}.")
+        raise DatasetError(f"Unknown dataset {name!r}. Sample datasets: {', '.join(DATASETS)}; "
+                           "uploads are named upload:<id>.")
     return DATASETS[name]
+
+
+def kind_of(name: str) -> str:
+    """image, table, sequence or text: what preview and playground suit the dataset (table if unknown)."""
+    try:
+        return declaration(name).kind
+    except DatasetError:
+        return "table"
+
+
+def saved_uploads() -> list[Dataset]:
+    """The uploads kept in the data directory, oldest first: each loads by its id like a sample dataset."""
+    return stored_uploads.stored()
+
+
+def save_upload(data: bytes, filename: str, **options: Any) -> Dataset:
+    """Checks an uploaded file by loading it (DatasetError says what is wrong and where), keeps it in
+    the data directory and returns its declaration; `load(declaration.id)` then loads it anywhere.
+
+    Options by format: CSV target (required), task, delimiter, drop; NPZ task; zip image_size."""
+    declared, splits = stored_uploads.save(data, filename, **options)
+    CACHE.get_or_load(declared.id, options_for(declared.id), lambda: splits)
+    return declared
 
 
 def options_for(name: str, **options: Any) -> dict[str, Any]:
@@ -64,7 +92,7 @@ def _load_uncached(name: str, opts: dict[str, Any]) -> "Splits":
     from runtime.datasets.preparing import prepare   # imports torch: only when data is wanted
     module_name, function = declaration(name).loader.split(":")
     loader = getattr(importlib.import_module(f"runtime.datasets.{module_name}"), function)
-    raw = loader(opts)
+    raw = loader(name) if stored_uploads.is_upload(name) else loader(opts)
     return prepare(raw, name, **{k: v for k, v in opts.items() if k in PREPARE_OPTIONS})
 
 
