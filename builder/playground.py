@@ -69,7 +69,7 @@ def show(run_id: str | None) -> None:
     if trained is None:
         return
     name = trained.splits.name
-    kind = datasets.DATASETS[name].kind if name in datasets.DATASETS else "table"
+    kind = datasets.kind_of(name)
     left, right = st.columns([1, 1.2])
     with left:
         x = {"image": _image_input, "text": _text_input, "table": _table_input,

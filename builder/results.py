@@ -83,7 +83,7 @@ def _classification(trained: trained_model.Trained, evaluation: Any) -> None:
     st.markdown("**Worst classified test samples** (lowest probability for the true class)")
     y = trained.splits.y_test
     worst = worst_samples(evaluation.probabilities, y)
-    kind = datasets.DATASETS[trained.splits.name].kind if trained.splits.name in datasets.DATASETS else "table"
+    kind = datasets.kind_of(trained.splits.name)
     captions = [f"true {names[int(y[i])]} · predicted {names[int(evaluation.predictions[i])]} "
                 f"({float(evaluation.probabilities[i].max()):.0%})" for i in worst]
     x = trained.splits.x_test

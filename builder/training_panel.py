@@ -14,14 +14,14 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from builder import charts, markdown, run_control
+from builder import charts, data_upload, markdown, run_control, settings_form
 from builder.projects import store
 from builder.training_hints import health_colours, hints
 from builder.workspace import Workspace
 from runtime import datasets
 from runtime.datasets.sizing import size_graph
 from runtime.jobs import JobError
-from runtime.training import ConfigError, TrainConfig, describe
+from runtime.training import ConfigError, TrainConfig
 
 REFRESH_S = 1.0
 WATCH_KEY = "watched_runs"            # project id -> the run this session looks at
@@ -89,8 +89,16 @@ def _control(run_id: str, action: str) -> None:
 
 
 def _set_dataset(ws: Workspace, key: str) -> None:
-    name = st.session_state[key]
-    spec = datasets.spec(name)
+    choose_dataset(ws, st.session_state[key])
+
+
+def choose_dataset(ws: Workspace, name: str) -> None:
+    """The project trains on `name` (a sample dataset or an upload) from now on; the Input is sized to it."""
+    try:
+        spec = datasets.spec(name)
+    except datasets.DatasetError as e:
+        _notice(str(e))
+        return
     with ws._edit():                              # one undo step: the dataset and the Input it sizes
         ws.project.dataset = {"name": name}
         size_graph(ws.graph, spec)
@@ -107,9 +115,8 @@ def _set_subset(ws: Workspace, key: str) -> None:
 
 
 def _set_setting(ws: Workspace, name: str, key: str) -> None:
-    value = st.session_state[key]
-    training = {**ws.project.training, name: value}
     try:
+        training = {**ws.project.training, name: settings_form.setting_value(name, st.session_state[key])}
         TrainConfig.from_dict(training)
     except ConfigError as e:
         _notice(str(e))
@@ -120,15 +127,22 @@ def _set_setting(ws: Workspace, name: str, key: str) -> None:
 
 # --- data ---------------------------------------------------------------------------------------
 def show_dataset(ws: Workspace) -> None:
-    names = list(datasets.DATASETS)
+    choices = {**datasets.DATASETS, **{d.id: d for d in datasets.saved_uploads()}}
+    names = list(choices)
     current = ws.project.dataset.get("name")
     key = f"dataset_{ws.token}_{ws.revision}"
     st.selectbox("Dataset", names, index=names.index(current) if current in names else None,
-                 format_func=lambda n: datasets.DATASETS[n].title, key=key, on_change=_set_dataset,
-                 args=(ws, key), placeholder="Choose a sample dataset")
+                 format_func=lambda n: ("Your data: " if n not in datasets.DATASETS else "") + choices[n].title,
+                 key=key, on_change=_set_dataset, args=(ws, key), placeholder="Choose a dataset or upload yours")
+    data_upload.show(lambda name: choose_dataset(ws, name))
+    if current and current not in names:
+        try:
+            datasets.declaration(current)
+        except datasets.DatasetError as e:
+            st.error(str(e))
     if current not in names:
         return
-    declared = datasets.DATASETS[current]
+    declared = choices[current]
     subset_key = f"subset_{ws.token}_{ws.revision}"
     st.number_input("Use only this many samples (0 = all)", min_value=0, max_value=10_000_000, step=500,
                     value=int(ws.project.dataset.get("subset") or 0), key=subset_key, on_change=_set_subset,
@@ -179,50 +193,10 @@ def show_preview(kind: str, splits: Any) -> None:
 
 
 # --- settings -----------------------------------------------------------------------------------
-def _setting_widget(ws: Workspace, setting: dict[str, Any], value: Any) -> None:
-    name = setting["name"]
-    key = f"cfg_{ws.token}_{ws.revision}_{name}"
-    common = dict(key=key, help=setting["help"], on_change=_set_setting, args=(ws, name, key))
-    label = name.replace("_", " ")
-    if setting["kind"] == "bool":
-        st.checkbox(label, value=bool(value), **common)
-    elif setting["kind"] == "str":
-        choices = list(setting["choices"])
-        st.selectbox(label, choices, index=choices.index(value) if value in choices else 0, **common)
-    elif setting["kind"] == "int":
-        st.number_input(label, value=int(value), step=1, min_value=_bound(setting["min"], int),
-                        max_value=_bound(setting["max"], int), **common)
-    elif setting["kind"] == "float":
-        st.number_input(label, value=float(value), min_value=_bound(setting["min"], float),
-                        max_value=_bound(setting["max"], float), format="%g", step=_float_step(value),
-                        **common)
-
-
-JS_INT = (1 << 53) - 1           # the largest whole number a browser's number widget holds exactly
-
-
-def _bound(value: Any, kind: type) -> Any:
-    return None if value is None else kind(max(-JS_INT, min(JS_INT, value)))
-
-
-def _float_step(value: float) -> float:
-    return float(10 ** math.floor(math.log10(abs(value)))) if value else 0.01
-
-
 def show_settings(ws: Workspace) -> None:
     """The form generated from TrainConfig: beginner settings in view, advanced ones folded away."""
-    values = {**TrainConfig().to_dict(), **ws.project.training}
-    settings = [s for s in describe() if s["kind"] in ("bool", "str", "int", "float")]
-    basic = [s for s in settings if not s["advanced"]]
-    cols = st.columns(3)
-    for i, setting in enumerate(basic):
-        with cols[i % 3]:
-            _setting_widget(ws, setting, values[setting["name"]])
-    with st.expander("Advanced settings"):
-        cols = st.columns(3)
-        for i, setting in enumerate(s for s in settings if s["advanced"]):
-            with cols[i % 3]:
-                _setting_widget(ws, setting, values[setting["name"]])
+    settings_form.show(ws.project.training, lambda name: f"cfg_{ws.token}_{ws.revision}_{name}",
+                       on_change=lambda name, key: _set_setting(ws, name, key))
 
 
 # --- run controls and live view -----------------------------------------------------------------
@@ -271,14 +245,20 @@ def _live_view(run_id: str, was_live: bool) -> None:
         _ended(status, job.message if job is not None else info.message)
     for hint in hints(series):
         st.warning(hint.text)
-    task = datasets.DATASETS[info.dataset["name"]].task if info.dataset.get("name") in datasets.DATASETS \
-        else "classification"
+    task = _task(info.dataset.get("name"))
     left, right = st.columns(2)
     left.plotly_chart(charts.loss_figure(series), key="chart_loss", config=CHART_CONFIG)
     right.plotly_chart(charts.metric_figure(series, task), key="chart_metric", config=CHART_CONFIG)
     left, right = st.columns(2)
     left.plotly_chart(charts.lr_figure(series), key="chart_lr", config=CHART_CONFIG)
     right.plotly_chart(charts.gradient_heatmap(series), key="chart_grads", config=CHART_CONFIG)
+
+
+def _task(dataset_name: str | None) -> str:
+    try:
+        return datasets.declaration(dataset_name).task
+    except datasets.DatasetError:
+        return "classification"
 
 
 def _progress(job, info, series) -> None:

@@ -21,11 +21,13 @@ if TYPE_CHECKING:
     from runtime.datasets.splits import Splits
 
 __all__ = ["DATASETS", "Dataset", "DatasetError", "declaration", "options_for", "spec", "load",
-           "load_csv", "load_npz", "load_image_zip", "save_upload", "saved_uploads", "kind_of", "CACHE"]
+           "load_csv", "load_npz", "load_image_zip", "csv_columns", "save_upload", "saved_uploads",
+           "upload_format", "kind_of", "CACHE"]
 
 CACHE = LoadCache()
 PREPARE_OPTIONS = ("seed", "val_fraction", "test_fraction", "subset", "max_len", "vocab_size")
-_UPLOADS = {"load_csv": "csv_upload", "load_npz": "npz_upload", "load_image_zip": "zip_upload"}
+_UPLOADS = {"load_csv": "csv_upload", "load_npz": "npz_upload", "load_image_zip": "zip_upload",
+            "csv_columns": "csv_upload"}
 
 
 def declaration(name: str) -> Dataset:
@@ -48,6 +50,11 @@ def kind_of(name: str) -> str:
 def saved_uploads() -> list[Dataset]:
     """The uploads kept in the data directory, oldest first: each loads by its id like a sample dataset."""
     return stored_uploads.stored()
+
+
+def upload_format(filename: str) -> str:
+    """csv, npz or zip by the file name's ending; DatasetError lists what is accepted."""
+    return stored_uploads.file_format(filename)
 
 
 def save_upload(data: bytes, filename: str, **options: Any) -> Dataset:

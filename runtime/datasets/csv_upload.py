@@ -103,6 +103,18 @@ def _check_header(header: list[str], target: str, drop: Iterable[str], filename:
                            f"{'empty name' if '' in header else repr(repeated[0]) + ' appears twice'}.")
 
 
+def csv_columns(data: bytes, filename: str = "upload.csv") -> list[str]:
+    """The header's column names (delimiter detected), read from the first line only: for choosing a target."""
+    check_size(data, filename)
+    first = bytes(data[:1_000_000]).split(b"\n", 1)[0]
+    try:
+        header = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DatasetError(f"{filename} row 1: the header is not UTF-8 text. Save the file as UTF-8 CSV.") from None
+    names = next(csv.reader([header], delimiter=_delimiter(header, None, filename)), [])
+    return [n.strip() for n in names]
+
+
 def read_csv(data: bytes, target: str, task: str | None = None, *, filename: str = "upload.csv",
              delimiter: str | None = None, drop: Iterable[str] = ()) -> RawData:
     check_size(data, filename)

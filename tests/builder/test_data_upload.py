@@ -1,0 +1,94 @@
+"""Uploading your own data in the Data & training panel (AppTest): a CSV with a chosen target becomes
+a dataset of the project, previewed and trained like a sample one; bad files get a message."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from builder import run_control
+from builder.markdown import escape
+from runtime import datasets
+from runtime.datasets import uploads
+from tests.datasets.test_dataset_uploads import GOOD_ROWS, csv_bytes, npz_bytes
+from training_app import charts, open_template, run, texts, train, wait_for_run, workspace
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERBOARD_HOME", str(tmp_path))
+    datasets.CACHE.clear()
+    yield tmp_path
+    for job in run_control.registry().jobs():       # no run outlives its test
+        job.stop()
+        job.wait(30)
+    datasets.CACHE.clear()
+
+
+def uploader(at):
+    return next(u for u in at.get("file_uploader") if u.proto.id and "upload_file_" in u.proto.id)
+
+
+def upload(at, filename: str, data: bytes, **choices):
+    uploader(at).set_value((filename, data, "application/octet-stream"))
+    run(at)
+    for label, value in choices.items():
+        next(s for s in at.selectbox if s.label.startswith(label)).set_value(value)
+        run(at)
+    add = next(b for b in at.button if b.key and b.key.startswith("upload_add_"))
+    add.click()
+    return run(at)
+
+
+def picker(at):
+    return next(s for s in at.selectbox if s.key and s.key.startswith("dataset_"))
+
+
+def test_a_csv_upload_becomes_the_projects_dataset_and_trains(home):
+    at = open_template("mlp")
+    uploader(at).set_value(("shapes.csv", csv_bytes(GOOD_ROWS), "text/csv"))
+    run(at)
+    target = next(s for s in at.selectbox if s.label.startswith("Target column"))
+    assert target.options == ["width", "height", "colour", "kind"] and target.value == "kind"
+    upload(at, "shapes.csv", csv_bytes(GOOD_ROWS), **{"Target column": "kind", "Task": "classification"})
+    ws = workspace(at)
+    name = ws.project.dataset["name"]
+    assert name.startswith("upload:") and ws.graph.node("input1").params["shape"] == [4]
+    assert any(escape("Added shapes.csv → kind") in s for s in texts(at, "success"))
+    assert picker(at).value == name and "Your data: shapes.csv → kind" in picker(at).options
+    assert "Training samples per class" in charts(at)                     # the same preview as samples
+    table = next(d.value for d in at.dataframe if "target" in d.value.columns)
+    assert set(table["target"]) <= {"big", "small"} and "colour" in table.columns
+    assert ws.history.can_undo
+    train(at)
+    assert wait_for_run(at) == "completed"
+    run(at)
+    assert "Accuracy" in charts(at) and not texts(at, "exception")
+
+
+def test_the_upload_survives_a_restart_and_a_new_session(home):
+    at = open_template("mlp")
+    upload(at, "shapes.csv", csv_bytes(GOOD_ROWS), **{"Target column": "kind"})
+    project_id, name = workspace(at).project_id, workspace(at).project.dataset["name"]
+    datasets.CACHE.clear()                                            # as after a server restart
+    again = open_template("", {"project": project_id})
+    assert workspace(again).project.dataset["name"] == name and picker(again).value == name
+    assert "Training samples per class" in charts(again)
+    other = open_template("lenet5")                                   # another project can pick it too
+    assert "Your data: shapes.csv → kind" in picker(other).options
+
+
+def test_a_malformed_file_is_named_and_the_dataset_stays(home, monkeypatch):
+    at = open_template("mlp")
+    upload(at, "ragged.csv", b"a,b,c\n" + b"1,2,3\n" * 12 + b"4,5\n", **{"Target column": "c"})
+    assert any(escape("ragged.csv was not added") in e and escape("row 14: 2 values") in e for e in texts(at, "error"))
+    assert workspace(at).project.dataset == {"name": "digits"}
+    upload(at, "objects.npz", npz_bytes(x=np.array([object()] * 12), y=np.arange(12)))
+    assert any(escape("never loaded") in e for e in texts(at, "error"))
+    uploader(at).set_value(("notes.txt", b"\xff\xfe binary", "text/plain"))
+    run(at)
+    assert any(escape("row 1: the header is not UTF-8 text") in e for e in texts(at, "error"))
+    monkeypatch.setattr(uploads, "MAX_UPLOAD_BYTES", 100)
+    uploader(at).set_value(("big.csv", csv_bytes(GOOD_ROWS), "text/csv"))
+    run(at)
+    assert any(escape("uploads are limited to") in e for e in texts(at, "error"))
+    assert workspace(at).project.dataset == {"name": "digits"} and not list((home / "uploads").glob("*.csv"))
