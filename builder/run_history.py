@@ -7,13 +7,15 @@ from typing import Any
 
 import streamlit as st
 
-from builder import charts, markdown, run_control
+from builder import charts, markdown, run_control, settings_form
 from builder.projects import store
 from builder.workspace import Workspace
+from runtime import datasets
 from runtime.graph import Graph
 from runtime.jobs import JobError
 from runtime.store import RunInfo
-from runtime.training import ConfigError
+from runtime.training import ConfigError, TrainConfig
+from runtime.training.session import make_augment
 
 SELECT_KEY = "history_selected"     # + the number of runs: a new run resets the choice to the last two
 NOTICE_KEY = "history_notice"
@@ -60,13 +62,18 @@ def graph_diff(before: Graph, after: Graph) -> list[str]:
     return lines
 
 
-def _fork(ws: Workspace, run_id: str, checkpoint_key: str, lr_key: str, epochs_key: str) -> None:
+def _fork(run_id: str, prefix: str) -> None:
     from builder.training_panel import watch
+    info = store().run(run_id)
     try:
-        checkpoint = next(p for p in store().checkpoints(run_id) if p.stem == st.session_state[checkpoint_key])
-        job = run_control.fork(run_id, checkpoint, {"lr": st.session_state[lr_key],
-                                                    "epochs": int(st.session_state[epochs_key])})
-    except (ConfigError, JobError, StopIteration) as e:
+        changes = settings_form.values_from_state(lambda name: f"{prefix}_{name}")
+        config = TrainConfig.from_dict({**info.config, **changes})
+        dataset = dict(info.dataset)
+        make_augment(config, datasets.spec(dataset.pop("name"), **dataset))   # augment keys fit the data
+        chosen = st.session_state[f"{prefix}_checkpoint"]
+        checkpoint = next(p for p in store().checkpoints(run_id) if p.stem == chosen)
+        job = run_control.fork(run_id, checkpoint, changes)
+    except (ConfigError, JobError, datasets.DatasetError, StopIteration) as e:
         st.session_state[NOTICE_KEY] = str(e) or "That checkpoint is gone."
         return
     watch(job.project_id, job.id)
@@ -103,24 +110,24 @@ def show(ws: Workspace) -> None:
                         (markdown.escape("; ".join(changes)) if changes else "only positions moved"))
         else:
             st.caption("Same graph.")
-    _fork_form(ws, selected[-1] if selected else runs[-1])
+    _fork_form(selected[-1] if selected else runs[-1])
 
 
-def _fork_form(ws: Workspace, run: RunInfo) -> None:
+def _fork_form(run: RunInfo) -> None:
+    """The training settings form, filled with the run's settings: the fork may change any of them."""
     checkpoints = store().checkpoints(run.id)
     st.markdown(f"**Fork {markdown.escape(run.name)}** from a checkpoint with changed settings")
     if not checkpoints:
         st.caption("This run saved no checkpoint.")
         return
-    cols = st.columns(4)
-    checkpoint_key, lr_key, epochs_key = (f"fork_{run.id}_checkpoint", f"fork_{run.id}_lr",
-                                          f"fork_{run.id}_epochs")
-    cols[0].selectbox("Checkpoint", [p.stem for p in checkpoints], index=len(checkpoints) - 1, key=checkpoint_key)
-    cols[1].number_input("learning rate", value=float(run.config.get("lr", 1e-3)), min_value=1e-8, max_value=10.0,
-                         format="%g", key=lr_key)
-    cols[2].number_input("epochs", value=int(run.config.get("epochs", 1)), min_value=1, step=1, key=epochs_key)
-    cols[3].button("Fork", key=f"fork_{run.id}", on_click=_fork, args=(ws, run.id, checkpoint_key, lr_key, epochs_key),
-                   disabled=run_control.registry().live_for(run.project_id) is not None)
+    prefix = f"fork_{run.id}"
+    with st.form(f"{prefix}_form", border=False):
+        st.selectbox("Checkpoint", [p.stem for p in checkpoints], index=len(checkpoints) - 1,
+                     key=f"{prefix}_checkpoint",
+                     help="The fork starts from these weights (and the optimizer state saved with them).")
+        settings_form.show(run.config, lambda name: f"{prefix}_{name}")
+        st.form_submit_button("Fork", key=prefix, type="primary", on_click=_fork, args=(run.id, prefix),
+                              disabled=run_control.registry().live_for(run.project_id) is not None)
     notice = st.session_state.pop(NOTICE_KEY, None)
     if notice:
         st.error(notice)
