@@ -3,8 +3,11 @@
 Hot path per step: slice a batch by index, forward, loss, backward, (clip), optimizer step. The
 loss stays on the device (a list of scalar tensors) and is read once per `log_every` steps (and at
 steps 1, 2, 4, 8 so the first curve point shows at once): one sync gives every step's value, the
-NaN check and the per-layer gradient norms. Dead ReLUs are counted on the epoch's last training
-batch through forward hooks, so no extra forward pass is spent on them.
+NaN check and the per-layer gradient norms. Weight norms and dead ReLUs (counted on an epoch's
+last training batch through forward hooks, so no extra forward pass is spent on them) are sampled
+at epoch ends at most every `HEALTH_INTERVAL_S` seconds, and always on the first and last epoch:
+charts refresh about once a second, and on models with millisecond epochs measuring every epoch
+would cost several percent of the training time.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ EARLY_CHECKS = (1, 2, 4, 8)
 # A loss 10,000 times its starting value (or above 10,000 when it started below 1) has exploded,
 # even if ReLUs then die and it settles at a finite, useless plateau.
 EXPLODED = 1e4
+HEALTH_INTERVAL_S = 0.25
 
 
 @dataclass
@@ -143,6 +147,8 @@ class Trainer:
         self.pending: list[torch.Tensor] = []              # losses not read yet, on the device
         self.pending_sizes: list[int] = []                 # their batch sizes
         self.dead: dict[str, float] = {}
+        self.health_due = False                            # this epoch end samples weight norms and dead ReLUs
+        self.health_at = -math.inf                         # perf_counter of the last sample
         self.batch_listeners = [cb for cb in self.callbacks
                                 if type(cb).on_batch_end is not Callback.on_batch_end]
         self.epoch_loss = 0.0
@@ -232,7 +238,7 @@ class Trainer:
                 xb, yb = self.x[idx], self.y[idx]
                 if self.augment is not None:
                     xb = self.augment(xb, self.aug_generator)
-                if i == self.steps_per_epoch - 1:
+                if i == self.steps_per_epoch - 1 and self._sample_health():
                     with health.DeadUnits(self.model) as dead:
                         loss = self._train_step(xb, yb, self.hooked_model)
                     self.dead = dead.fractions
@@ -248,6 +254,15 @@ class Trainer:
         finally:
             self.epoch_seconds += time.perf_counter() - started
         return True
+
+    def _sample_health(self) -> bool:
+        """Decides, at an epoch's last batch, whether this epoch end measures the layers' health."""
+        now = time.perf_counter()
+        last = self.epoch == self.config.epochs - 1
+        self.health_due = last or now - self.health_at >= HEALTH_INTERVAL_S
+        if self.health_due:
+            self.health_at = now
+        return self.health_due
 
     def _train_step(self, xb: torch.Tensor, yb: torch.Tensor, model: nn.Module | None = None) -> torch.Tensor:
         cfg = self.config
@@ -302,8 +317,9 @@ class Trainer:
         if self.x_val is not None:
             out = evaluation.predict(self.model, self.x_val)
             m.update(evaluation.metrics(out, self.y_val, self.task, self.loss_fn, "val", self._probabilities))
-        m.update({f"weight_norm/{k}": v for k, v in health.weight_norms(self.layers).items()})
-        m.update({f"dead_relu/{k}": v for k, v in self.dead.items()})
+        if self.health_due:
+            m.update({f"weight_norm/{k}": v for k, v in health.weight_norms(self.layers).items()})
+            m.update({f"dead_relu/{k}": v for k, v in self.dead.items()})
         self._emit(self.step, m)
         self.last_metrics = m
         monitored = m.get("train/loss_epoch" if cfg.monitor == "train/loss" else cfg.monitor,
@@ -311,7 +327,7 @@ class Trainer:
         if self.schedule.plateau is not None:
             self.schedule.plateau.step(monitored)
         stop = self._track_best(monitored)
-        self.epoch, self.batch, self.perm = self.epoch + 1, 0, None
+        self.epoch, self.batch, self.perm, self.health_due = self.epoch + 1, 0, None, False
         self.epoch_loss, self.epoch_samples, self.epoch_seconds = 0.0, 0, 0.0
         for cb in self.callbacks:
             cb.on_epoch_end(self, self.epoch_offset + self.epoch - 1, m)

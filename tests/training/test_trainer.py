@@ -30,6 +30,19 @@ def test_metrics_have_the_documented_names_and_one_train_loss_per_step():
     assert "grad_norm/probs" not in history.series       # no parameters, no norm
 
 
+@pytest.mark.parametrize("interval, expected_epochs", [(0.0, [1, 2, 3, 4, 5, 6]), (1e9, [1, 6])])
+def test_layer_health_is_sampled_at_most_every_interval_and_always_on_the_first_and_last_epoch(
+        monkeypatch, interval, expected_epochs):
+    from runtime.training import trainer as trainer_module
+    monkeypatch.setattr(trainer_module, "HEALTH_INTERVAL_S", interval)
+    history = History()
+    Trainer(NamedClassifier(), quadrants(), TrainConfig(epochs=6, batch_size=100), callbacks=[history]).fit()
+    epoch_at_step = {s: int(e) for s, e in history.series["epoch"]}
+    for name in ("weight_norm/dense_1", "dead_relu/relu_1"):
+        assert [epoch_at_step[s] for s, _ in history.series[name]] == expected_epochs, name
+    assert len(history.values("val/loss")) == 6          # the epoch's other figures are never skipped
+
+
 def test_same_seed_same_curve_other_seed_other_curve():
     def curve(seed):
         h = History()
