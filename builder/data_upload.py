@@ -54,8 +54,8 @@ def _add(choose: Callable[[str], None]) -> None:
         return
     choose(declared.id)
     st.session_state[COUNT_KEY] = st.session_state.get(COUNT_KEY, 0) + 1
-    st.session_state[NOTICE_KEY] = ("success", f"Added {declared.title}: {declared.description} "
-                                               "It is selected above and stays in the list.")
+    st.session_state[NOTICE_KEY] = ("success", f"Added {declared.title} ({declared.size}): it is "
+                                               "chosen above and stays in the dataset list.")
 
 
 def _options(upload) -> bool:

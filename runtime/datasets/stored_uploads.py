@@ -132,7 +132,14 @@ def _describe(m: dict[str, Any]) -> str:
     target = m["options"].get("target")
     what = f"target column '{target}', " if target else ""
     classes = f"{len(m['class_names'])} classes" if m["task"] == "classification" else m["task"]
-    return f"Your upload {m['filename']}: {what}{classes}, samples shaped {tuple(m['sample_shape'])}."
+    shape = m["sample_shape"]
+    sample = (f"{shape[0]} features" if m["kind"] == "table" else
+              f"samples of {' × '.join(map(str, shape))}")
+    return f"Your upload {m['filename']}: {what}{classes}, {sample}."
+
+
+def _file_size(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n >= 1e6 else f"{n / 1e3:,.1f} KB"
 
 
 def _declaration(m: dict[str, Any]) -> Dataset:
@@ -141,7 +148,7 @@ def _declaration(m: dict[str, Any]) -> Dataset:
     return Dataset(
         id=PREFIX + m["id"], title=title, task=m["task"], kind=m["kind"],
         sample_shape=tuple(int(v) for v in m["sample_shape"]), class_names=tuple(m["class_names"]),
-        description=_describe(m), size=f"{m['samples']:,} samples, {m['bytes'] / 1e6:,.1f} MB",
+        description=_describe(m), size=f"{m['samples']:,} samples, {_file_size(m['bytes'])}",
         source=f"uploaded file {m['filename']} (sha256 {m['sha256'][:12]}…), kept in {folder()}",
         licence="your own data: yours to say", credits="Your upload", loader="stored_uploads:read",
         output_size=None if m["task"] == "classification" else int(m["output_size"]),
