@@ -7,45 +7,30 @@ from button callbacks, and the tests call them directly.
 from __future__ import annotations
 
 import os
-import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from builder.projects import store
 from builder.workspace import Workspace
-from runtime.graph import Project
-from runtime.jobs import Job, JobRegistry
+from runtime.jobs import Job, JobRegistry, RunSpec
 from runtime.projects import compile_project
 from runtime.store import Store, data_dir
 from runtime.training import ConfigError, TrainConfig
-from runtime.training.session import prepare
 
 Series = dict[str, list[tuple[int, float]]]
 MAX_ACTIVE = max(1, os.cpu_count() or 1)   # one torch thread per run: as many runs as cores, the rest queue
 
 
-SWITCH_INTERVAL_S = 0.0005     # see _registry
-
-
 @lru_cache(maxsize=4)
 def _registry(home: str) -> JobRegistry:
-    # Runs train on threads of the server process. Between two torch ops the training thread needs the
-    # GIL back; while the page's Python (figures, reruns) holds it, Python hands it over only every
-    # switch interval (5 ms by default), so each op could wait that long. A short interval keeps them short.
-    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
+    # Each run trains in its own process (runtime/job_worker.py), so the page's Python never holds a
+    # GIL the training needs; creating the registry starts the warm process the runs fork from.
     return JobRegistry(store(), max_active=MAX_ACTIVE, threads=1)
 
 
 def registry() -> JobRegistry:
     return _registry(str(data_dir()))
-
-
-def _builder(project: Project, dataset: dict[str, Any], config: dict[str, Any]):
-    """What the run's own thread calls: load the data, compile, build the model, make the Trainer."""
-    def build(callbacks, control):
-        return prepare(project, dataset, config).trainer(callbacks, control)
-    return build
 
 
 def start(ws: Workspace) -> Job:
@@ -65,8 +50,8 @@ def start(ws: Workspace) -> Job:
     project = ws.project.copy()
     dataset = dict(project.dataset)
     number = len(store().list_runs(ws.project_id)) + 1
-    return registry().submit(ws.project_id, _builder(project, dataset, config.to_dict()), config=config.to_dict(),
-                             name=f"run {number}", dataset=dataset, project_version=version)
+    return registry().submit(ws.project_id, RunSpec(project.to_dict(), dataset, config.to_dict()),
+                             name=f"run {number}", project_version=version)
 
 
 def resume(run_id: str) -> Job:
@@ -84,9 +69,9 @@ def _from_checkpoint(run_id: str, checkpoint: Path, changes: dict[str, Any], for
     project = store().load_project(info.project_id, info.project_version)
     config = TrainConfig.from_dict({**info.config, **changes}).to_dict()
     label = f"{info.name} fork" if fork else f"{info.name} resumed"
-    return registry().submit(info.project_id, _builder(project, dict(info.dataset), config), config=config,
-                             name=label, dataset=dict(info.dataset), project_version=info.project_version,
-                             parent_run_id=run_id, resume_from=checkpoint, fork=fork)
+    run = RunSpec(project.to_dict(), dict(info.dataset), config, resume_from=str(checkpoint), fork=fork)
+    return registry().submit(info.project_id, run, name=label, project_version=info.project_version,
+                             parent_run_id=run_id)
 
 
 def last_checkpoint(run_id: str) -> Path:

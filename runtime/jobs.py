@@ -1,24 +1,26 @@
 """Background runs for the UI: a process-wide registry that outlives any browser session.
 
-Each run trains on its own thread. At most one run per project is live (queued, running or
-paused), at most `max_active` run at once, the rest wait in a queue whose positions are shown.
-A run that raises is marked failed with its message; nothing escapes the thread.
+Each run trains in its own child process (runtime/job_worker.py), described by a `RunSpec`: plain
+data the child receives. At most one run per project is live (queued, running or paused), at most
+`max_active` run at once, the rest wait in a queue whose positions are shown. A thread of this
+process per run reads the child's progress into the run's `RunLog`; a run whose process raises,
+crashes or is killed is marked failed with the reason, its slot freed and the queue moved on.
 """
 from __future__ import annotations
 
 import threading
 import time
 from collections import deque
-from typing import Any, Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any, Sequence
 
-import torch
-
+from runtime import job_worker
+from runtime.graph import project_from_dict
 from runtime.store import Store
-from runtime.training.callbacks import Callback, Checkpointer, RunControl
-from runtime.training.recording import RunRecorder, error_message
+from runtime.training.callbacks import Callback, RunControl
 from runtime.training.trainer import Trainer
 
-Build = Callable[[list[Callback], RunControl], Trainer]
 ENDED = ("stopped", "completed", "early_stopped", "diverged", "failed")
 
 
@@ -26,8 +28,24 @@ class JobError(RuntimeError):
     """A request the registry refuses (a second live run for a project); the message says why."""
 
 
-class RunLog(Callback):
-    """The live view of a run kept in memory for the UI: metric series and progress, thread-safe."""
+@dataclass(frozen=True)
+class RunSpec:
+    """What a run trains, as plain data for its process: the project file as a dict, its dataset
+    section, the training settings, and the checkpoint it continues (`fork`: with new settings)."""
+    project: dict[str, Any]
+    dataset: dict[str, Any]
+    config: dict[str, Any]
+    resume_from: str | None = None
+    fork: bool = False
+
+    def trainer(self, callbacks: Sequence[Callback], control: RunControl) -> Trainer:
+        """Called in the run's process: loads the data, compiles the graph, builds the model."""
+        from runtime.training.session import prepare
+        return prepare(project_from_dict(self.project), self.dataset, self.config).trainer(callbacks, control)
+
+
+class RunLog:
+    """The live view of a run kept in memory for the UI, fed from its process: series and progress."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -37,17 +55,17 @@ class RunLog(Callback):
         self.steps_total = 0
         self.started = time.time()
 
-    def on_train_start(self, trainer: Any) -> None:
+    def begin(self, steps_total: int) -> None:
         self.started = time.time()
-        self.steps_total = trainer.config.epochs * trainer.steps_per_epoch
+        self.steps_total = steps_total
 
-    def on_metrics(self, trainer: Any, step: int, metrics: dict[str, float]) -> None:
-        self.epoch, self.step = trainer.epoch_offset + trainer.epoch, max(self.step, step)
+    def add_metrics(self, epoch: int, step: int, metrics: dict[str, float]) -> None:
+        self.epoch, self.step = epoch, max(self.step, step)
         with self._lock:
             for name, value in metrics.items():
                 self._series.setdefault(name, []).append((step, value))
 
-    def on_losses(self, trainer: Any, first_step: int, losses: list[float]) -> None:
+    def add_losses(self, first_step: int, losses: list[float]) -> None:
         self.step = max(self.step, first_step + len(losses) - 1)
         with self._lock:
             self._series.setdefault("train/loss", []).extend(
@@ -69,16 +87,18 @@ class RunLog(Callback):
 class Job:
     """One run: its id in the store, status, controls and live log."""
 
-    def __init__(self, run_id: str, project_id: str, build: Build, fit_kwargs: dict[str, Any]) -> None:
-        self.id, self.project_id = run_id, project_id
+    def __init__(self, run_id: str, project_id: str, run: RunSpec) -> None:
+        self.id, self.project_id, self.run = run_id, project_id, run
         self.status = "queued"
         self.message = ""
-        self.control = RunControl()
         self.log = RunLog()
-        self.result: Any = None
+        self.result: Any = None                  # the TrainResult, once the run ended without failing
+        self.pid: int | None = None              # the run's process, once started
         self.done = threading.Event()
-        self._build, self._fit_kwargs = build, fit_kwargs
         self.registry: JobRegistry | None = None
+        self._conn: Connection | None = None     # the pipe to the run's process while it runs
+        self._early: list[str] = []              # commands given before that process started
+        self._send_lock = threading.Lock()
 
     @property
     def live(self) -> bool:
@@ -94,17 +114,49 @@ class Job:
             self.registry.stop(self.id)
 
     def pause(self) -> None:
-        if self.status == "running":
-            self.control.pause()
+        if self.status == "running" and self._command("pause"):
             self._set("paused")
 
     def resume(self) -> None:
-        if self.status == "paused":
-            self.control.resume()
+        if self.status == "paused" and self._command("resume"):
             self._set("running")
 
     def wait(self, timeout: float | None = None) -> bool:
         return self.done.wait(timeout)
+
+    def _command(self, command: str) -> bool:
+        """Tells the run's process (as soon as it starts); False once it has ended."""
+        with self._send_lock:
+            if self._conn is None:
+                if self.done.is_set():
+                    return False
+                self._early.append(command)
+                return True
+            try:
+                self._conn.send(command)
+                return True
+            except OSError:          # it just ended; its watcher reports how
+                return False
+
+    def _apply(self, event: tuple) -> None:
+        """One message from the run's process."""
+        kind, *args = event
+        if kind == "start":
+            self.log.begin(*args)
+        elif kind == "losses":
+            self.log.add_losses(*args)
+        elif kind == "metrics":
+            self.log.add_metrics(*args)
+        elif kind == "ended":
+            self.result = args[0]
+            self.status, self.message = self.result.status, self.result.reason
+        elif kind == "failed":
+            self._fail(args[0])
+
+    def _fail(self, message: str) -> None:
+        self.status, self.message = "failed", message
+        if self.registry is not None and self.registry.store is not None:
+            self.registry.store.update_run(self.id, status="failed", message=message, ended=time.time())
 
     def _set(self, status: str, message: str | None = None) -> None:
         self.status = status
@@ -116,27 +168,29 @@ class Job:
 
 
 class JobRegistry:
+    """Runs of any number of projects; `threads` torch threads per run unless its settings say."""
+
     def __init__(self, store: Store | None = None, max_active: int = 1, threads: int = 1) -> None:
         self.store, self.max_active, self.threads = store, max_active, threads
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._queue: deque[Job] = deque()
         self._active: set[str] = set()
+        job_worker.warm()
 
-    def submit(self, project_id: str, build: Build, *, config: dict[str, Any] | None = None, name: str = "",
-               dataset: dict[str, Any] | None = None, project_version: int | None = None,
-               parent_run_id: str | None = None, resume_from: Any = None, fork: bool = False) -> Job:
-        """Queues a run: `build(callbacks, control)` makes its Trainer on the run's own thread."""
+    def submit(self, project_id: str, run: RunSpec, *, name: str = "", project_version: int | None = None,
+               parent_run_id: str | None = None) -> Job:
+        """Queues a run; it starts in its own process as soon as there is room."""
         with self._lock:
             busy = self.live_for(project_id)
             if busy is not None:
                 raise JobError(f"Project {project_id!r} already has a {busy.status} run ({busy.id}): "
                                "stop it before starting another.")
-            run_id = (self.store.create_run(config or {}, project_id=project_id, name=name, dataset=dataset,
+            run_id = (self.store.create_run(run.config, project_id=project_id, name=name, dataset=run.dataset,
                                             project_version=project_version, parent_run_id=parent_run_id,
-                                            parent_checkpoint=str(resume_from) if fork else None)
+                                            parent_checkpoint=run.resume_from if run.fork else None)
                       if self.store is not None else f"run{len(self._jobs) + 1}")
-            job = Job(run_id, project_id, build, {"resume_from": resume_from, "fork": fork})
+            job = Job(run_id, project_id, run)
             job.registry = self
             self._jobs[run_id] = job
             self._queue.append(job)
@@ -158,7 +212,7 @@ class JobRegistry:
             return list(self._queue).index(job) + 1 if job in self._queue else None
 
     def stop(self, run_id: str) -> None:
-        """Stops a run (it ends after its current step) or takes it out of the queue."""
+        """Stops a run (it ends after its current step, saving a checkpoint) or takes it out of the queue."""
         job = self._jobs[run_id]
         with self._lock:
             if job in self._queue:
@@ -166,7 +220,7 @@ class JobRegistry:
                 job._set("stopped", "stopped before it started")
                 job.done.set()
                 return
-        job.control.stop()
+        job._command("stop")
 
     def _start_next(self) -> None:
         """Starts queued runs while there is room (called with the lock held)."""
@@ -174,25 +228,44 @@ class JobRegistry:
             job = self._queue.popleft()
             self._active.add(job.id)
             job._set("running")
-            threading.Thread(target=self._work, args=(job,), name=f"run-{job.id}", daemon=True).start()
+            threading.Thread(target=self._watch, args=(job,), name=f"run-{job.id}", daemon=True).start()
 
-    def _work(self, job: Job) -> None:
+    def _watch(self, job: Job) -> None:
+        """Starts the run's process and relays its messages until it ends, however it ends."""
+        process = None
         try:
-            callbacks: list[Callback] = [job.log]
-            if self.store is not None:
-                callbacks += [RunRecorder(self.store, job.id), Checkpointer(self.store.run_dir(job.id))]
-            torch.set_num_threads(self.threads)
-            trainer = job._build(callbacks, job.control)
-            if trainer.config.threads:
-                torch.set_num_threads(trainer.config.threads)
-            job.result = trainer.fit(**job._fit_kwargs)
-            job.status, job.message = job.result.status, job.result.reason
-        except Exception as e:   # a crashing run must never take the server down
-            job.status, job.message = "failed", error_message(e)
-            if self.store is not None:
-                self.store.update_run(job.id, status="failed", message=job.message, ended=time.time())
+            home = None if self.store is None else str(self.store.home)
+            process, conn = job_worker.launch(job.run, job.id, home, self.threads)
+            with job._send_lock:
+                job._conn, job.pid = conn, process.pid
+                for command in job._early:
+                    conn.send(command)
+            while True:
+                try:
+                    event = conn.recv()
+                except (EOFError, OSError):
+                    break
+                job._apply(event)
+            process.join()
+            if job.live:
+                job._fail(_exit_message(process.exitcode))
+        except Exception as e:   # a run's failure must never take the server down
+            job._fail(f"The run's process could not be started or read: {type(e).__name__}: {e}")
         finally:
+            with job._send_lock:
+                if job._conn is not None:
+                    job._conn.close()
+                    job._conn = None
             with self._lock:
                 self._active.discard(job.id)
                 self._start_next()
             job.done.set()
+
+
+def _exit_message(exitcode: int | None) -> str:
+    """Why a run's process ended without reporting the end of its run."""
+    if exitcode is not None and exitcode < 0:
+        return (f"The training process was killed (signal {-exitcode}), perhaps for lack of memory; "
+                "the run stopped there. Resume it from its last checkpoint or start it again.")
+    return (f"The training process ended unexpectedly (exit code {exitcode}); the run stopped there. "
+            "Resume it from its last checkpoint or start it again.")
