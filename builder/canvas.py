@@ -46,7 +46,7 @@ class CanvasMemory:
     token: str | None = None
     nodes: set[str] = field(default_factory=set)
     edges: set[tuple[str, str]] = field(default_factory=set)
-    pushed: tuple = ((), 0)        # (drawing, timestamp) last sent to the browser
+    pushed: tuple = ((), 0, {})    # (drawing, timestamp, node sizes) last sent to the browser
 
 
 def parse_report(value: Any) -> Report | None:
@@ -146,6 +146,24 @@ def flow_nodes(ws: Workspace, compiled: Compiled) -> list[StreamlitFlowNode]:
     return nodes
 
 
+def measured_sizes(value: Any, token: str) -> dict[str, dict[str, float]]:
+    """Node id -> {"width", "height"} as the browser measured the nodes it drew for this workspace.
+
+    Pushed back with the nodes, they keep React Flow from hiding every node and measuring it
+    again: a node pushed without a size is drawn invisible until measured, and that measuring
+    (every node's box and handles) was most of the time a change took to show on ResNet-18. A
+    node whose card changed size is measured again anyway (React Flow observes every node's size)."""
+    sizes = {}
+    for n in value.get("nodes") or [] if isinstance(value, dict) else []:
+        if not isinstance(n, dict) or (n.get("data") or {}).get("token") != token:
+            continue
+        width, height = n.get("width"), n.get("height")
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < POSITION_LIMIT
+               for v in (width, height)):
+            sizes[str(n.get("id"))] = {"width": width, "height": height}
+    return sizes
+
+
 def flow_edges(ws: Workspace, compiled: Compiled) -> list[StreamlitFlowEdge]:
     edges, used = [], set()
     for target in dict.fromkeys(e.target for e in ws.graph.edges):
@@ -188,8 +206,10 @@ def show(ws: Workspace, compiled: Compiled, height: int = 640) -> None:
     ours = _drawing([n.asdict() for n in nodes], [e.asdict() for e in edges])
     value = st.session_state.get(KEY)
     theirs = _drawing(value.get("nodes") or [], value.get("edges") or []) if isinstance(value, dict) else None
-    if theirs != ours and memory.pushed != (ours, memory.timestamp):
-        memory.pushed = (ours, memory.timestamp)
+    if theirs != ours and memory.pushed[:2] != (ours, memory.timestamp):
+        memory.pushed = (ours, memory.timestamp, measured_sizes(value, ws.token))
+    for node in nodes:      # the sizes of that push, so the arguments stay byte-identical until the next
+        node.kwargs.update(memory.pushed[2].get(node.id, {}))    # (extra keys go to the browser as they are)
     state = StreamlitFlowState(nodes, edges, selected_id=ws.selected, timestamp=memory.pushed[1])
     streamlit_flow(KEY, state, height=height, fit_view=False, allow_new_edges=True,
                    get_node_on_click=True, enable_node_menu=True, enable_edge_menu=True,

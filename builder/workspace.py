@@ -8,25 +8,19 @@ from __future__ import annotations
 
 import copy
 import math
-import re
 import uuid
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 from builder.history import History
 from runtime.graph import Edge, Graph, Node, Project, project_from_dict
-from runtime.layers import LAYERS
+from runtime.layers import LAYERS, id_stem   # the templates' ids too: conv1, fc1, pool1
 from runtime.layout import RANK_GAP, layout
 
 ROW = RANK_GAP  # vertical distance between a node and the one added after it, as in a tidied graph
 COLUMN = 250    # horizontal distance for a node placed beside the graph (a node is 210 px wide)
 MARGIN = (40.0, 20.0)   # where the graph's top-left corner goes when it is laid out anew
 POSITION_LIMIT = 1e6    # a coordinate beyond this (or not a number) comes from a broken file
-
-
-def id_stem(layer_type: str) -> str:
-    """`Conv2d` -> `conv`, `BatchNorm1d` -> `batchnorm`, `Linear` -> `linear`: the prefix of new node ids."""
-    return re.sub(r"\d+d$", "", layer_type.lower()) or "node"
 
 
 def default_params(layer_type: str) -> dict[str, Any]:

@@ -68,10 +68,10 @@ def test_first_visit_opens_a_saved_empty_project_and_the_palette_builds_a_chain(
     for t in ("Input", "Flatten", "Linear", "Output"):
         click_palette(at, t)
     drawn = canvas(at)
-    assert [n["id"] for n in drawn["nodes"]] == ["input1", "flatten1", "linear1", "output1"]
+    assert [n["id"] for n in drawn["nodes"]] == ["input1", "flatten1", "fc1", "output1"]
     assert [(e["source"], e["target"]) for e in drawn["edges"]] == \
-        [("input1", "flatten1"), ("flatten1", "linear1"), ("linear1", "output1")]
-    assert "→ 784" in content(at, "flatten1") and "→ 64" in content(at, "linear1")
+        [("input1", "flatten1"), ("flatten1", "fc1"), ("fc1", "output1")]
+    assert "→ 784" in content(at, "flatten1") and "→ 64" in content(at, "fc1")
     assert [e["label"] for e in drawn["edges"]] == ["1×28×28", "784", "64"]
     saved = projects.store().load_project(workspace(at).project_id)
     assert len(saved.graph.nodes) == 4                     # autosaved on every change
@@ -87,35 +87,54 @@ def test_canvas_events_move_connect_select_and_delete(home):
     assert workspace(at).graph.inputs_of("output1") == []
 
     def connect_and_move(value):
-        value["edges"].append({"id": "st-flow-edge_linear1-output1", "source": "linear1", "target": "output1"})
+        value["edges"].append({"id": "st-flow-edge_linear1-output1", "source": "fc1", "target": "output1"})
         value["nodes"][0]["position"] = {"x": 33.0, "y": -20.0}
-        value["selectedId"] = "linear1"
+        value["selectedId"] = "fc1"
     browser_sends(at, connect_and_move)
     ws = workspace(at)
-    assert ws.graph.inputs_of("output1") == ["linear1"]
+    assert ws.graph.inputs_of("output1") == ["fc1"]
     assert ws.graph.node("input1").position == (33.0, -20.0)
-    assert ws.selected == "linear1" and any(s.value.startswith("linear1") for s in at.main.subheader)
+    assert ws.selected == "fc1" and any(s.value.startswith("fc1") for s in at.main.subheader)
 
     def delete_linear(value):
-        value["nodes"] = [n for n in value["nodes"] if n["id"] != "linear1"]
-        value["edges"] = [e for e in value["edges"] if "linear1" not in (e["source"], e["target"])]
+        value["nodes"] = [n for n in value["nodes"] if n["id"] != "fc1"]
+        value["edges"] = [e for e in value["edges"] if "fc1" not in (e["source"], e["target"])]
     browser_sends(at, delete_linear)
     assert workspace(at).graph.inputs_of("output1") == ["input1"]     # the chain is bridged
     at.button(key="undo").click()
     run(at)
-    assert workspace(at).graph.inputs_of("output1") == ["linear1"]
+    assert workspace(at).graph.inputs_of("output1") == ["fc1"]
+
+
+def test_a_push_carries_the_sizes_the_browser_measured(home):
+    at = start()
+    for t in ("Input", "Flatten", "Linear", "Output"):
+        click_palette(at, t)
+
+    def measure_and_delete_flatten(value):
+        for k, n in enumerate(value["nodes"]):
+            n["width"], n["height"] = 210, 50 + k
+        value["nodes"] = [n for n in value["nodes"] if n["id"] != "flatten1"]
+        value["edges"] = [e for e in value["edges"] if "flatten1" not in (e["source"], e["target"])]
+    browser_sends(at, measure_and_delete_flatten)
+    drawn = {n["id"]: n for n in canvas(at)["nodes"]}
+    assert "→ 784" not in drawn["fc1"]["data"]["content"]          # Python's answer differs: a push
+    assert [(drawn[i]["width"], drawn[i]["height"]) for i in ("input1", "fc1", "output1")] == \
+        [(210, 50), (210, 52), (210, 53)]
+    click_palette(at, "ReLU")                                      # not drawn by the browser yet
+    assert "width" not in next(n for n in canvas(at)["nodes"] if n["id"] == "relu1")
 
 
 def test_inspector_edits_apply_at_once_and_recheck(home):
     at = start()
     for t in ("Input", "Flatten", "Linear", "Output"):
         click_palette(at, t)
-    workspace(at).select("linear1")
+    workspace(at).select("fc1")
     run(at)
     at.number_input(key=next(k.key for k in at.number_input if k.label == "out_features (number)")).set_value(10)
     run(at)
-    assert workspace(at).graph.node("linear1").params["out_features"] == 10
-    assert "→ 10" in content(at, "linear1") and "7,850 params" in content(at, "linear1")
+    assert workspace(at).graph.node("fc1").params["out_features"] == 10
+    assert "→ 10" in content(at, "fc1") and "7,850 params" in content(at, "fc1")
     assert at.metric[0].value == "7,850"
     workspace(at).select("input1")
     run(at)

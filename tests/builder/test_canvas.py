@@ -43,8 +43,8 @@ def test_a_connection_drawn_in_the_browser_becomes_an_edge():
     ws, memory = lenet_like(), CanvasMemory()
     ws.add_layer("ReLU")
     apply_report(ws, report(ws, 1), memory)
-    apply_report(ws, report(ws, 2, edges=report(ws, 2).edges + [("linear1", "relu1")]), memory)
-    assert ws.graph.inputs_of("relu1") == ["linear1"]
+    apply_report(ws, report(ws, 2, edges=report(ws, 2).edges + [("fc1", "relu1")]), memory)
+    assert ws.graph.inputs_of("relu1") == ["fc1"]
 
 
 def test_a_node_deleted_in_the_browser_is_deleted_and_its_chain_bridged():
@@ -54,16 +54,16 @@ def test_a_node_deleted_in_the_browser_is_deleted_and_its_chain_bridged():
     del r.positions["flatten1"]
     r.edges = [p for p in r.edges if "flatten1" not in p]
     apply_report(ws, r, memory)
-    assert not ws.has_node("flatten1") and ws.graph.inputs_of("linear1") == ["conv1"]
+    assert not ws.has_node("flatten1") and ws.graph.inputs_of("fc1") == ["conv1"]
     assert ws.undo() and ws.has_node("flatten1")
 
 
 def test_an_edge_deleted_in_the_browser_is_removed():
     ws, memory = lenet_like(), CanvasMemory()
     apply_report(ws, report(ws, 1), memory)
-    apply_report(ws, report(ws, 2, edges=[p for p in report(ws, 2).edges if p != ("flatten1", "linear1")]),
+    apply_report(ws, report(ws, 2, edges=[p for p in report(ws, 2).edges if p != ("flatten1", "fc1")]),
                  memory)
-    assert ws.graph.inputs_of("linear1") == []
+    assert ws.graph.inputs_of("fc1") == []
 
 
 def test_a_node_added_in_python_is_not_deleted_by_a_report_that_predates_it():
@@ -148,3 +148,13 @@ def test_cards_show_the_files_values_and_what_auto_became():
     assert canvas.shown_params({"shape": [1, 1e308], "out_features": "auto"}, {"out_features": 10}) == \
         {"shape": [1, 1e308], "out_features": "auto (10)"}
     assert canvas.shown_params({"out_features": "auto"}, {}) == {"out_features": "auto"}
+
+
+def test_measured_sizes_are_the_browsers_for_this_workspace_only():
+    value = {"nodes": [{"id": "a", "width": 210, "height": 58.5, "data": {"token": "k"}},
+                       {"id": "b", "width": 210, "height": 40, "data": {"token": "other"}},
+                       {"id": "c", "data": {"token": "k"}},                                # not measured yet
+                       {"id": "d", "width": "wide", "height": True, "data": {"token": "k"}},
+                       {"id": "e", "width": 1e308, "height": 0, "data": {"token": "k"}}, "junk"]}
+    assert canvas.measured_sizes(value, "k") == {"a": {"width": 210, "height": 58.5}}
+    assert canvas.measured_sizes(None, "k") == {} and canvas.measured_sizes({"nodes": None}, "k") == {}

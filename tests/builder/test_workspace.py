@@ -1,6 +1,10 @@
 """Graph edits as the page makes them: add after the selection, wire, delete, undo."""
-from builder.workspace import MARGIN, Workspace, id_stem
-from runtime.graph import Edge, Graph, Node, Project
+from pathlib import Path
+
+from builder.workspace import MARGIN, Workspace
+from runtime.graph import Edge, Graph, Node, Project, load_project
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "runtime" / "templates"
 
 
 def chain(*types: str) -> Workspace:
@@ -14,9 +18,10 @@ def pairs(ws: Workspace) -> list[tuple[str, str]]:
     return [(e.source, e.target) for e in ws.graph.edges]
 
 
-def test_id_stems_come_from_the_type():
-    assert [id_stem(t) for t in ("Conv2d", "BatchNorm1d", "Linear", "MaxPool2d")] == \
-        ["conv", "batchnorm", "linear", "maxpool"]
+def test_palette_clicks_name_nodes_as_the_templates_do():
+    template = load_project(TEMPLATES / "lenet5.json").graph
+    ws = chain(*(n.type for n in template.nodes))
+    assert [n.id for n in ws.graph.nodes] == [n.id for n in template.nodes]    # conv1, pool1, fc1, ...
 
 
 def test_palette_clicks_build_a_wired_chain_below_the_selection():
@@ -34,8 +39,8 @@ def test_adding_after_a_node_in_a_chain_inserts_and_makes_room():
     before = ws.graph.node("output1").position[1]
     ws.select("input1")
     ws.add_layer("Flatten")
-    assert pairs(ws) == [("flatten1", "linear1"), ("linear1", "output1"), ("input1", "flatten1")]
-    assert ws.graph.inputs_of("linear1") == ["flatten1"]
+    assert pairs(ws) == [("flatten1", "fc1"), ("fc1", "output1"), ("input1", "flatten1")]
+    assert ws.graph.inputs_of("fc1") == ["flatten1"]
     assert ws.graph.node("output1").position[1] > before
 
 
@@ -44,8 +49,8 @@ def test_input_is_never_wired_and_output_never_takes_successors():
     ws.add_layer("Input")
     assert ws.graph.inputs_of("input2") == []
     ws.select("input1")
-    ws.add_layer("Output")      # Input already feeds linear1: Output joins, linear1 keeps its input
-    assert ws.graph.inputs_of("linear1") == ["input1"] and ws.graph.inputs_of("output1") == ["input1"]
+    ws.add_layer("Output")      # Input already feeds fc1: Output joins, fc1 keeps its input
+    assert ws.graph.inputs_of("fc1") == ["input1"] and ws.graph.inputs_of("output1") == ["input1"]
     ws.add_layer("ReLU")        # Output is selected: nothing can follow it
     assert ws.graph.inputs_of("relu1") == []
 
@@ -61,10 +66,10 @@ def test_with_nothing_selected_a_layer_lands_beside_the_graph_unwired():
 def test_delete_bridges_a_chain_and_undo_redo_restore_it():
     ws = chain("Input", "Flatten", "Linear", "Output")
     ws.delete_nodes({"flatten1"})
-    assert pairs(ws) == [("input1", "linear1"), ("linear1", "output1")]
+    assert pairs(ws) == [("input1", "fc1"), ("fc1", "output1")]
     assert ws.undo()
-    assert [n.id for n in ws.graph.nodes] == ["input1", "flatten1", "linear1", "output1"]
-    assert pairs(ws) == [("input1", "flatten1"), ("flatten1", "linear1"), ("linear1", "output1")]
+    assert [n.id for n in ws.graph.nodes] == ["input1", "flatten1", "fc1", "output1"]
+    assert pairs(ws) == [("input1", "flatten1"), ("flatten1", "fc1"), ("fc1", "output1")]
     assert ws.redo()
     assert not ws.has_node("flatten1")
     assert not ws.redo()
@@ -81,26 +86,26 @@ def test_a_node_with_several_inputs_is_not_bridged():
 def test_params_edit_duplicate_and_no_op_edits_do_not_record():
     ws = chain("Input", "Linear")
     revision = ws.revision
-    ws.set_param("linear1", "out_features", 64)     # unchanged value
+    ws.set_param("fc1", "out_features", 64)     # unchanged value
     assert ws.revision == revision
-    ws.set_param("linear1", "out_features", 10)
-    copy = ws.duplicate_node("linear1")
+    ws.set_param("fc1", "out_features", 10)
+    copy = ws.duplicate_node("fc1")
     assert ws.graph.node(copy).params["out_features"] == 10 and ws.graph.inputs_of(copy) == []
     assert ws.selected == copy
     ws.undo()
     ws.undo()
-    assert ws.graph.node("linear1").params["out_features"] == 64
+    assert ws.graph.node("fc1").params["out_features"] == 64
 
 
 def test_connect_refuses_loops_duplicates_and_unknown_nodes():
     ws = chain("Input", "Linear")
-    assert not ws.connect("linear1", "linear1")
-    assert not ws.connect("input1", "linear1")
+    assert not ws.connect("fc1", "fc1")
+    assert not ws.connect("input1", "fc1")
     assert not ws.connect("input1", "nope")
     ws.add_layer("ReLU")
-    ws.disconnect([("linear1", "relu1")])
+    ws.disconnect([("fc1", "relu1")])
     assert ws.graph.inputs_of("relu1") == []
-    assert ws.connect("linear1", "relu1")
+    assert ws.connect("fc1", "relu1")
 
 
 def test_input_order_can_be_changed():

@@ -28,7 +28,7 @@ def test_build_lenet5_from_an_empty_canvas(server, page):
     page.shoot("classifier-unwired")
     app.fit_view()
     page.shoot("fitted")
-    chain = ["maxpool2", "flatten1", "linear1", "relu3", "linear2", "relu4", "linear3", "output1"]
+    chain = ["pool2", "flatten1", "fc1", "relu3", "fc2", "relu4", "fc3", "output1"]
     for source, target in zip(chain, chain[1:]):
         app.connect(source, target)
         assert app.edge_exists(source, target), f"{source} -> {target} was not wired"
@@ -36,8 +36,8 @@ def test_build_lenet5_from_an_empty_canvas(server, page):
 
     # Parameters in the inspector.
     settings = [("input1", "shape", "1, 32, 32"), ("conv1", "out_channels", 6), ("conv1", "kernel_size", 5),
-                ("conv2", "kernel_size", 5), ("linear1", "out_features (number)", 120), ("linear2", "out_features (number)", 84),
-                ("linear3", "out_features (number)", 10)]
+                ("conv2", "kernel_size", 5), ("fc1", "out_features (number)", 120), ("fc2", "out_features (number)", 84),
+                ("fc3", "out_features (number)", 10)]
     selected = None
     for node_id, label, value in settings:
         if node_id != selected:
@@ -47,9 +47,9 @@ def test_build_lenet5_from_an_empty_canvas(server, page):
     app.click_button("Tidy up")
     page.shoot("lenet5-built")
     assert "6×28×28" in app.node_text("conv1")
-    assert "16×5×5" in app.node_text("maxpool2")
+    assert "16×5×5" in app.node_text("pool2")
     assert "→ 400" in app.node_text("flatten1")
-    assert "→ 10" in app.node_text("linear3")
+    assert "→ 10" in app.node_text("fc3")
     assert app.metric("Parameters") == LENET_PARAMS
     assert app.metric("Issues") == "0"
 
@@ -61,24 +61,24 @@ def test_build_lenet5_from_an_empty_canvas(server, page):
     for _ in range(2):
         app.canvas.locator(".react-flow__controls-zoomin").click()
     page.shoot("red-node-zoomed-in")
-    issue = app.main().get_by_role("button", name=re.compile(r"^linear1: Linear expects"))
+    issue = app.main().get_by_role("button", name=re.compile(r"^fc1: Linear expects"))
     issue.scroll_into_view_if_needed()
     page.shoot("summary-lists-the-issue")
     issue.click()
     app.settle()
-    app.main().get_by_role("heading", name=re.compile(r"^linear1")).scroll_into_view_if_needed()
+    app.main().get_by_role("heading", name=re.compile(r"^fc1")).scroll_into_view_if_needed()
     page.shoot("issue-click-opens-the-node")
     assert "flatten1" not in app.node_ids()
-    card = app.node_text("linear1")
+    card = app.node_text("fc1")
     assert "insert Flatten" in card, card
-    border = app.node("linear1").evaluate("e => getComputedStyle(e).borderTopColor")
+    border = app.node("fc1").evaluate("e => getComputedStyle(e).borderTopColor")
     assert border == "rgb(220, 38, 38)"
     assert app.metric("Issues") != "0"
 
     # Undo brings Flatten back; a reload finds the project as it was left.
     app.click_button("Undo")
     assert "flatten1" in app.node_ids() and app.metric("Parameters") == LENET_PARAMS
-    everything = sorted(["input1", "conv1", "relu1", "maxpool1", "conv2", "relu2", "maxpool2", *chain[1:]])
+    everything = sorted(["input1", "conv1", "relu1", "pool1", "conv2", "relu2", "pool2", *chain[1:]])
     app.reload()
     page.shoot("after-reload")
     assert sorted(app.node_ids()) == everything
