@@ -49,19 +49,27 @@ def _expression(call) -> str:
 
 
 def _helper_sources(compiled: Compiled) -> list[str]:
-    """Source of the custom module classes the graph uses, their bases, and the helpers they call."""
+    """Source of the custom module classes the graph uses, their bases, and the classes and
+    functions of modules.py their code calls (SelfAttention inside EncoderLayer), dependencies first."""
+    defined = {name: obj for name, obj in vars(custom).items()
+               if (inspect.isclass(obj) or inspect.isfunction(obj)) and obj.__module__ == custom.__name__}
     needed: list[object] = []
+
+    def need(obj: object) -> None:
+        if obj in needed:
+            return
+        source = inspect.getsource(obj)
+        bases = [b for b in reversed(getattr(obj, "__mro__", ())[1:]) if b.__module__ == custom.__name__]
+        called = [o for n, o in defined.items() if o is not obj and re.search(rf"\b{n}\(", source)]
+        for dependency in bases + called:
+            need(dependency)
+        needed.append(obj)
+
     for node_id in compiled.live:
         call = compiled.nodes[node_id].call
-        if call is None or call.target.__module__ != custom.__name__:
-            continue
-        for cls in reversed(call.target.__mro__):
-            if cls.__module__ == custom.__name__ and cls not in needed:
-                needed.append(cls)
-    sources = [inspect.getsource(obj) for obj in needed]
-    if any("causal_mask(" in s for s in sources):
-        sources.insert(0, inspect.getsource(custom.causal_mask))
-    return sources
+        if call is not None and call.target.__module__ == custom.__name__:
+            need(call.target)
+    return [inspect.getsource(obj) for obj in needed]
 
 
 def generate(compiled: Compiled, project_name: str) -> str:

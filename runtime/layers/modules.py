@@ -57,50 +57,92 @@ class GRULayer(SequenceOrLast, nn.GRU):
     """nn.GRU, batch first, returning the sequence or the last hidden state."""
 
 
-def causal_mask(length, device):
-    """True above the diagonal: position i may not look at positions after i."""
-    return torch.ones(length, length, dtype=torch.bool, device=device).triu(1)
-
-
-class SelfAttention(nn.MultiheadAttention):
-    """Multi-head attention, batch first: self-attention on x, or cross-attention to `context`."""
+class SelfAttention(nn.Module):
+    """Multi-head attention, batch first: self-attention on x, or cross-attention to `context`.
+    nn.MultiheadAttention's parameters, state_dict names and initialization, computed with plain
+    reshapes so that an ONNX export keeps the batch size and sequence length open."""
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, causal=False):
-        super().__init__(embed_dim, num_heads, dropout=dropout, bias=bias, batch_first=True)
-        self.causal = causal
+        super().__init__()
+        self.num_heads, self.dropout, self.causal = num_heads, dropout, causal
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * embed_dim, embed_dim))  # q, k, v stacked
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * embed_dim)) if bias else None
+        self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
+        nn.init.xavier_uniform_(self.in_proj_weight)
+        if bias:
+            nn.init.zeros_(self.out_proj.bias)
 
     def forward(self, x, context=None):  # x: (B, L, E), context: (B, S, E)
-        source = x if context is None else context
-        mask = causal_mask(x.shape[1], x.device) if self.causal and context is None else None
-        return super().forward(x, source, source, attn_mask=mask, need_weights=False)[0]
+        if context is None:
+            q, k, v = nn.functional.linear(x, self.in_proj_weight, self.in_proj_bias).chunk(3, dim=-1)
+        else:
+            width = x.shape[-1]
+            w_q, w_kv = self.in_proj_weight.split([width, 2 * width])
+            b_q, b_kv = (None, None) if self.in_proj_bias is None else self.in_proj_bias.split([width, 2 * width])
+            q = nn.functional.linear(x, w_q, b_q)
+            k, v = nn.functional.linear(context, w_kv, b_kv).chunk(2, dim=-1)
+        q, k, v = (t.unflatten(-1, (self.num_heads, -1)).transpose(1, 2) for t in (q, k, v))  # (B, H, L, E/H)
+        y = nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0,
+                                                       is_causal=self.causal and context is None)
+        return self.out_proj(y.transpose(1, 2).flatten(2))  # (B, L, E)
 
 
-class EncoderLayer(nn.TransformerEncoderLayer):
-    """nn.TransformerEncoderLayer, batch first, optionally causal (GPT-style)."""
+class EncoderLayer(nn.Module):
+    """nn.TransformerEncoderLayer, batch first (same parameters and state_dict names), optionally
+    causal (GPT-style): self-attention, then a feed-forward network, each in a skip connection
+    with LayerNorm after it (or before it, with norm_first)."""
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
                  norm_first=False, causal=False):
-        super().__init__(d_model, nhead, dim_feedforward, dropout, activation,
-                         batch_first=True, norm_first=norm_first)
-        self.causal = causal
+        super().__init__()
+        self.self_attn = SelfAttention(d_model, nhead, dropout=dropout, causal=causal)
+        self.linear1 = nn.Linear(d_model, dim_feedforward)
+        self.dropout = nn.Dropout(dropout)
+        self.linear2 = nn.Linear(dim_feedforward, d_model)
+        self.norm_first = norm_first
+        self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)
+        self.activation = nn.GELU() if activation == "gelu" else nn.ReLU()
 
     def forward(self, x):  # x: (B, L, E)
-        if not self.causal:
-            return super().forward(x)
-        return super().forward(x, src_mask=causal_mask(x.shape[1], x.device), is_causal=True)
+        if self.norm_first:
+            x = x + self.dropout1(self.self_attn(self.norm1(x)))
+            return x + self.feed_forward(self.norm2(x))
+        x = self.norm1(x + self.dropout1(self.self_attn(x)))
+        return self.norm2(x + self.feed_forward(x))
+
+    def feed_forward(self, x):
+        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
 
-class DecoderLayer(nn.TransformerDecoderLayer):
-    """nn.TransformerDecoderLayer, batch first: causal self-attention on x, then attention to memory."""
+class DecoderLayer(nn.Module):
+    """nn.TransformerDecoderLayer, batch first (same parameters and state_dict names): causal
+    self-attention on x, then attention to memory, then a feed-forward network."""
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
                  norm_first=False):
-        super().__init__(d_model, nhead, dim_feedforward, dropout, activation,
-                         batch_first=True, norm_first=norm_first)
+        super().__init__()
+        self.self_attn = SelfAttention(d_model, nhead, dropout=dropout, causal=True)
+        self.multihead_attn = SelfAttention(d_model, nhead, dropout=dropout)
+        self.linear1 = nn.Linear(d_model, dim_feedforward)
+        self.dropout = nn.Dropout(dropout)
+        self.linear2 = nn.Linear(dim_feedforward, d_model)
+        self.norm_first = norm_first
+        self.norm1, self.norm2, self.norm3 = nn.LayerNorm(d_model), nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.dropout1, self.dropout2, self.dropout3 = nn.Dropout(dropout), nn.Dropout(dropout), nn.Dropout(dropout)
+        self.activation = nn.GELU() if activation == "gelu" else nn.ReLU()
 
     def forward(self, x, memory):  # x: (B, L, E), memory: (B, S, E)
-        mask = causal_mask(x.shape[1], x.device)
-        return super().forward(x, memory, tgt_mask=mask, tgt_is_causal=True)
+        if self.norm_first:
+            x = x + self.dropout1(self.self_attn(self.norm1(x)))
+            x = x + self.dropout2(self.multihead_attn(self.norm2(x), memory))
+            return x + self.feed_forward(self.norm3(x))
+        x = self.norm1(x + self.dropout1(self.self_attn(x)))
+        x = self.norm2(x + self.dropout2(self.multihead_attn(x, memory)))
+        return self.norm3(x + self.feed_forward(x))
+
+    def feed_forward(self, x):
+        return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
 
 class PositionalEncoding(nn.Module):
