@@ -1,10 +1,11 @@
 """Any nn.Module -> one self-contained ONNX model (no side .onnx.data file), batch axis dynamic.
 
 The exporter is chosen explicitly, from measurements on this machine (docs/onnx.md): the
-TorchScript exporter handles MLP, CNN, RNN, LSTM and GRU with a dynamic batch and sequence length
-in 0.01-0.15 s, but bakes the batch size into nn.MultiheadAttention's reshapes; the dynamo
-exporter (torch.export) keeps attention dynamic in 1-2 s, but fixes nn.RNN's sequence length and
-takes 4-8 s on LSTM/GRU. So: dynamo where there is attention, TorchScript elsewhere.
+TorchScript exporter handles every catalog layer (MLP, CNN, RNN, LSTM, GRU, and the catalog's
+attention, written with plain reshapes for it) with a dynamic batch and sequence length in
+0.01-0.2 s, but bakes the batch size into nn.MultiheadAttention's reshapes; the dynamo exporter
+(torch.export) keeps those dynamic in 1-3 s, but fixes nn.RNN's sequence length and takes 4-8 s on
+LSTM/GRU. So: dynamo for modules holding nn.MultiheadAttention itself, TorchScript for all others.
 """
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def choose_exporter(module: nn.Module) -> str:
-    """'dynamo' when the module holds attention (TorchScript would fix the batch size), else 'torchscript'."""
+    """'dynamo' when the module holds nn.MultiheadAttention (TorchScript would fix the batch size; the
+    catalog's own attention does not), else 'torchscript'."""
     if any(isinstance(m, nn.MultiheadAttention) for m in module.modules()):
         return "dynamo"
     return "torchscript"

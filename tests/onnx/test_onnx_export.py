@@ -90,6 +90,21 @@ def test_sequence_models_keep_batch_and_length_dynamic():
     assert np.abs(got - module(x).detach().numpy()).max() < 1e-4
 
 
+def test_attention_exports_through_torchscript_with_batch_and_length_dynamic():
+    project = chain("gpt", [("Linear", {"out_features": 8}),
+                            ("TransformerEncoderLayer", {"nhead": 2, "dim_feedforward": 16, "causal": True}),
+                            ("MultiheadAttention", {"num_heads": 4}), ("Linear", {"out_features": 3})], [6, 4])
+    compiled = compile(project.graph)
+    module = compiled.build_module().eval()
+    result = export_project(project, compiled, module.state_dict(), data=_generated(compiled, 5))
+    assert result.metadata["exporter"] == "torchscript"
+    dims = onnx.load_model_from_string(result.data).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param or d.dim_value for d in dims] == ["batch", "sequence", 4]
+    x = torch.randn(3, 11, 4)   # a batch size and a length the export never saw
+    got = session(result.data).run(None, {"input": x.numpy()})[0]
+    assert np.abs(got - module(x).detach().numpy()).max() < 1e-4
+
+
 def test_logits_or_probabilities():
     project = chain("clf", [("Flatten", {}), ("Linear", {"out_features": 3}), ("Softmax", {})], [2, 3])
     compiled = compile(project.graph)
