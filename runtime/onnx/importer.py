@@ -69,7 +69,8 @@ def import_model(model: onnx.ModelProto, name: str = "Imported model", input_sha
     full_shape = _input_shape(graph_input, input_shape, metadata, inputs)
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
     tensors = Tensors(*_fold(model, graph_input.name, full_shape), opset, full_shape[0])
-    nodes = fuse([n for n in model.graph.node if not all(o in tensors.consts for o in n.output if o)], tensors)
+    nodes = fuse(_live([n for n in model.graph.node if not all(o in tensors.consts for o in n.output if o)],
+                       output_name), tensors)
     translations, aliases = _translate(nodes, tensors)
     project = _project(metadata.get("project", model.graph.name or name), graph_input.name, full_shape[1:], dtype,
                        output_name, translations, aliases, metadata)
@@ -112,35 +113,85 @@ def _input_shape(graph_input, given, metadata, inputs) -> tuple[int, ...]:
 
 
 def _fold(model: onnx.ModelProto, input_name: str, full_shape: tuple[int, ...]):
-    """Constant values (initializers, Constant, shape arithmetic) and static shapes of all tensors."""
+    """Constant values (initializers, Constant, shape arithmetic) and static shapes of all tensors.
+    Shape inference cannot see through some size arithmetic (the Div and Mod of a reshape to
+    (heads, -1)); folding it into values and inferring again reveals those shapes."""
     fixed = onnx.ModelProto()
     fixed.CopyFrom(model)
     dims = next(i for i in fixed.graph.input if i.name == input_name).type.tensor_type.shape.dim
     for d, size in zip(dims, full_shape):
         d.Clear()
         d.dim_value = size
-    inferred = onnx.shape_inference.infer_shapes(fixed, data_prop=True)
+    consts = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    opsets = {o.domain or "": o.version for o in model.opset_import}
+    outputs = {o for n in model.graph.node for o in n.output if o}
+    for _ in range(_FOLD_PASSES):
+        shapes = _inferred_shapes(fixed)
+        shapes.update({k: v.shape for k, v in consts.items()})
+        folded = _fold_nodes(model.graph.node, consts, shapes, opsets)
+        if not folded or outputs <= shapes.keys():
+            break
+        _bake(fixed, consts)
+    return consts, shapes
+
+
+_FOLD_PASSES = 4   # each pass folds one more level of size arithmetic; exporters write one or two
+
+
+def _inferred_shapes(model: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
+    inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
     shapes = {}
     for info in [*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output]:
         dims = info.type.tensor_type.shape.dim
         if info.type.tensor_type.HasField("shape") and all(d.HasField("dim_value") for d in dims):
             shapes[info.name] = tuple(d.dim_value for d in dims)
-    consts = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-    shapes.update({k: v.shape for k, v in consts.items()})
-    opsets = {o.domain or "": o.version for o in model.opset_import}
-    for node in model.graph.node:
+    return shapes
+
+
+def _fold_nodes(nodes, consts: dict, shapes: dict, opsets: dict) -> int:
+    """Evaluates each node whose inputs are all known values (or that asks for a known shape) into
+    `consts`; returns how many new values it found."""
+    found = 0
+    for node in nodes:
         ins = [i for i in node.input if i]
+        if node.output[0] in consts:
+            continue
         if node.op_type == "Shape" and ins[0] in shapes:
             a = attrs(node)
-            value = np.array(shapes[ins[0]], dtype=np.int64)[a.get("start", 0):a.get("end", None)]
-        elif all(i in consts for i in ins) and node.domain in ("", "ai.onnx") and node.op_type not in ("RandomNormal",
-                                                                                                       "RandomUniform"):
-            value = ReferenceEvaluator(node, opsets=opsets).run(None, {i: consts[i] for i in ins})[0]
+            values = [np.array(shapes[ins[0]], dtype=np.int64)[a.get("start", 0):a.get("end", None)]]
+        elif all(i in consts for i in ins) and node.domain in ("", "ai.onnx") and \
+                node.op_type not in ("RandomNormal", "RandomUniform"):
+            values = ReferenceEvaluator(node, opsets=opsets).run(None, {i: consts[i] for i in ins})
         else:
             continue
-        consts[node.output[0]] = np.asarray(value)
-        shapes[node.output[0]] = np.asarray(value).shape
-    return consts, shapes
+        for name, value in zip(node.output, values):
+            consts[name] = np.asarray(value)
+            shapes[name] = consts[name].shape
+        found += 1
+    return found
+
+
+def _bake(model: onnx.ModelProto, consts: dict) -> None:
+    """Replaces the nodes folded into values by initializers, so shape inference sees the values."""
+    kept = [n for n in model.graph.node if not all(o in consts for o in n.output if o)]
+    stored = {t.name for t in model.graph.initializer}
+    needed = {i for n in kept for i in n.input if i in consts and i not in stored}
+    del model.graph.node[:]
+    model.graph.node.extend(kept)
+    model.graph.initializer.extend(numpy_helper.from_array(consts[name], name) for name in sorted(needed))
+
+
+def _live(nodes: list[onnx.NodeProto], output_name: str) -> list[onnx.NodeProto]:
+    """The nodes the output depends on (exporters leave unused ones behind, e.g. a transpose
+    that scaled_dot_product_attention redoes itself), in their order."""
+    producer = {o: n for n in nodes for o in n.output if o}
+    needed, todo = set(), [output_name]
+    while todo:
+        node = producer.get(todo.pop())
+        if node is not None and id(node) not in needed:
+            needed.add(id(node))
+            todo.extend(node.input)
+    return [n for n in nodes if id(n) in needed]
 
 
 def _translate(nodes, t: Tensors) -> tuple[list[tuple[onnx.NodeProto, Translation]], dict[str, str]]:

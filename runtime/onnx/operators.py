@@ -185,7 +185,7 @@ def layer_norm(node, t):
     return Translation("LayerNorm", {"elementwise_affine": True}, {"weight": scale, "bias": bias}, [node.input[0]])
 
 
-def group_norm(node, t):   # fused by importer._fuse_group_norm
+def group_norm(node, t):   # fused by patterns._fuse_group_norm
     a = attrs(node)
     if not math.isclose(a.get("epsilon", 1e-5), 1e-5, rel_tol=1e-3):
         raise Unmappable(f"epsilon {a['epsilon']:g}; the catalog's GroupNorm uses 1e-05")
@@ -357,7 +357,7 @@ def _gates(kind: str, w: np.ndarray) -> np.ndarray:
 
 
 def recurrent(node, t):
-    """A fused stack of ONNX RNN/LSTM/GRU nodes (see importer._fuse_recurrent) -> one catalog layer."""
+    """A fused stack of ONNX RNN/LSTM/GRU nodes (see patterns._fuse_recurrent) -> one catalog layer."""
     layers = t.groups[node.output[0]]
     kind = layers[0].op_type
     a = attrs(node)
@@ -397,12 +397,13 @@ def recurrent(node, t):
     return Translation(kind, params, weights, [node.input[0]])
 
 
-def attention(node, t):   # fused by patterns._fuse_attention
+def attention(node, t):   # fused by patterns._fuse_attention: [X, (context,) weights...]
     a = attrs(node)
+    sources = list(node.input[:a["sources"]])
     keys = ("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias")
-    weights = {k: t.consts[name] for k, name in zip(keys, node.input[1:])}
+    weights = {k: t.consts[name] for k, name in zip(keys, node.input[len(sources):])}
     return Translation("MultiheadAttention", {"num_heads": int(a["num_heads"]), "causal": bool(a["causal"]),
-                                              "dropout": 0.0, "bias": True}, weights, [node.input[0]])
+                                              "dropout": 0.0, "bias": True}, weights, sources)
 
 
 TRANSLATIONS["Recurrent"] = recurrent

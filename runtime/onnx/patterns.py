@@ -1,6 +1,7 @@
 """The multi-node forms exporters write for a single layer, each rewritten into one node that
-operators.py translates: MatMul + Add (Linear), the Erf form of GELU, SiLU, Mish, PyTorch's
-RNN/LSTM/GRU stacks and its GroupNorm. Runs after constant folding, so constants are known values."""
+operators.py translates: MatMul + Add (Linear), the Erf form of GELU, SiLU, Mish, RNN/LSTM/GRU
+stacks between batch-first transposes, PyTorch's GroupNorm, and multi-head attention (self or
+cross). Runs after constant folding, so constants are known values."""
 from __future__ import annotations
 
 import math
@@ -76,10 +77,11 @@ def _perm(node: onnx.NodeProto | None, perm: list[int]) -> bool:
 
 
 def _fuse_recurrent(first, producer, only, other, t: Tensors, replaced: set, fused: dict) -> None:
-    """The PyTorch exporter's form of a batch-first nn.RNN/LSTM/GRU stack, as one "Recurrent" node:
-    Transpose(1,0,2) -> layer (-> [Squeeze | Transpose(0,2,1,3) + Reshape] -> layer)* -> either
-    the sequence [Squeeze | Transpose + Reshape] -> Transpose(1,0,2), or the last hidden state
-    [Concat of the layers' Y_h] -> Slice -> Transpose(1,0,2) -> Reshape."""
+    """A batch-first RNN/LSTM/GRU stack as one "Recurrent" node: time-major ONNX layers between the
+    transposes to and from batch-first, as PyTorch's exporters and other tools write them:
+    Transpose(1,0,2) -> layer (-> [Squeeze | Transpose(0,2,1,3) + Reshape] -> layer)* -> either the
+    sequence [Squeeze | Transpose + Reshape] -> Transpose(1,0,2), or the last layer's final hidden
+    state (see _last_state). (onnxruntime runs no batch-first layer, layout 1, so none is imported.)"""
     entry = producer.get(first.input[0])
     if not _perm(entry, [1, 0, 2]) or only(entry.output[0], first.op_type) is not first:
         return
@@ -105,20 +107,39 @@ def _fuse_recurrent(first, producer, only, other, t: Tensors, replaced: set, fus
     if _perm(back, [1, 0, 2]):
         mode, tail, out = "sequence", steps + [back], back.output[0]
     else:
-        states = [layer.output[1] for layer in layers if len(layer.output) > 1]
-        concat = only(states[0], "Concat") if len(layers) > 1 and len(states) == len(layers) else None
-        source = concat.output[0] if concat is not None and list(concat.input) == states else \
-            (states[0] if len(layers) == 1 and states else None)
-        cut = only(source, "Slice") if source else None
-        turn = only(cut.output[0], "Transpose") if cut is not None else None
-        flat = only(turn.output[0], "Reshape") if _perm(turn, [1, 0, 2]) else None
-        if flat is None:
+        directions = 2 if attrs(first).get("direction") == b"bidirectional" else 1
+        tail = _last_state(layers, only, t)
+        if tail is None or t.shapes.get(tail[-1].output[0]) != (t.batch, directions * attrs(first)["hidden_size"]):
             return
-        mode, tail, out = "last", ([concat] if concat is not None else []) + [cut, turn, flat], flat.output[0]
+        mode, out = "last", tail[-1].output[0]
     node = helper.make_node("Recurrent", [entry.input[0]], [out], first.name, output=mode)
     t.groups[out] = layers
     fused[id(entry)] = node
     replaced.update(id(x) for x in layers + glue[1:] + tail)
+
+
+def _last_state(layers, only, t: Tensors) -> list | None:
+    """The nodes from the layers' final hidden states Y_h (D, B, H) to the last layer's (B, D*H):
+    [PyTorch's Concat of all layers' Y_h] then either [Slice of the last D rows] -> Transpose(1,0,2)
+    -> Reshape | Flatten, or, with one direction, the last row alone: Gather (h_n[-1]) or Squeeze."""
+    states = [layer.output[1] if len(layer.output) > 1 else "" for layer in layers]
+    if not states[-1]:
+        return None
+    concat = only(states[0], "Concat") if len(layers) > 1 else None
+    path = [concat] if concat is not None and list(concat.input) == states else []
+    source = path[0].output[0] if path else states[-1]
+    rows = t.shapes.get(source, (0,))[0]
+    pick = only(source, "Gather") or only(source, "Squeeze")
+    if pick is not None:
+        index = t.const(pick.input[1]) if pick.op_type == "Gather" and len(pick.input) > 1 else None
+        if pick.op_type == "Gather" and (attrs(pick).get("axis", 0) != 0 or index is None or index.size != 1 or
+                                         int(index.reshape(-1)[0]) % max(rows, 1) != rows - 1):
+            return None
+        return path + [pick]
+    cut = only(source, "Slice")
+    turn = only(cut.output[0] if cut is not None else source, "Transpose")
+    flat = (only(turn.output[0], "Reshape") or only(turn.output[0], "Flatten")) if _perm(turn, [1, 0, 2]) else None
+    return path + ([cut] if cut is not None else []) + [turn, flat] if flat is not None else None
 
 
 def _fuse_group_norm(norm, producer, only, other, t: Tensors, replaced: set, fused: dict) -> None:
@@ -151,8 +172,9 @@ _ATTENTION_PLUMBING = {"Transpose", "Reshape", "Unsqueeze", "Squeeze", "Gather",
 
 
 def _fuse_attention(nodes: list[onnx.NodeProto], t: Tensors) -> list[onnx.NodeProto]:
-    """PyTorch's nn.MultiheadAttention (self-attention, packed in-projection) as one "Attention" node:
-    softmax(Q K^T / sqrt(d) [+ causal mask]) V between one input X and one output Y of the same shape."""
+    """Multi-head attention as one "Attention" node: softmax(Q K^T / sqrt(d) [+ causal mask]) V
+    between the block's input X (and a context C the keys and values come from: cross-attention)
+    and its output Y, with the in-projections (packed or separate) and the out-projection."""
     producer, consumers = _links(nodes)
     order = {id(n): i for i, n in enumerate(nodes)}
     replaced, fused = set(), {}
@@ -162,10 +184,10 @@ def _fuse_attention(nodes: list[onnx.NodeProto], t: Tensors) -> list[onnx.NodePr
         block = _attention_block(softmax, producer, consumers, t)
         if block is None:
             continue
-        region, x, y, node = block
-        first = min(region, key=lambda n: order[id(n)])
-        fused[id(first)] = node
-        replaced.update(id(n) for n in region if n is not first)
+        region, node = block
+        last = max(region, key=lambda n: order[id(n)])   # after both X and C are computed
+        fused[id(last)] = node
+        replaced.update(id(n) for n in region if n is not last)
     return [fused.get(id(n), n) for n in nodes if id(n) not in replaced]
 
 
@@ -185,7 +207,7 @@ def _attention_block(softmax, producer, consumers, t: Tensors):
     if scores is None or scores.op_type != "MatMul" or mix is None or mix.op_type != "MatMul" or \
             mix.input[0] != softmax.output[0] or len(t.shapes.get(scores.output[0], ())) != 4:
         return None
-    heads, length = t.shapes[scores.output[0]][1], t.shapes[scores.output[0]][2]
+    _, heads, length, keys = t.shapes[scores.output[0]]
     forward, current, projected = [], mix.output[0], False   # to Y, (batch, length, width), after out_proj
     while len(forward) < 8:
         shape = t.shapes.get(current, ())
@@ -199,44 +221,47 @@ def _attention_block(softmax, producer, consumers, t: Tensors):
         current = user.output[0]
     else:
         return None
-    y, y_shape = current, t.shapes[current]
-    found: dict[int, onnx.NodeProto] = {}
-    todo, inputs = [(name, False) for name in (scores.input[0], scores.input[1], mix.input[1])], set()
-    seen = set()
-    while todo:          # back through the in-projection to the block's input X, of Y's shape
-        name, projected = todo.pop()
-        if name in t.consts or (name, projected) in seen:
-            continue
-        seen.add((name, projected))
-        if projected and t.shapes.get(name) == y_shape:
-            inputs.add(name)
-            continue
-        node = producer.get(name)
-        if node is None or node.op_type not in _ATTENTION_PLUMBING or len(found) > 64:
-            return None
-        is_projection = _projection(node, t) is not None
-        if projected and is_projection:
-            return None                             # a second projection: not one block
-        found[id(node)] = node
-        todo.extend((i, projected or is_projection) for i in node.input)
-    region = list(found.values())
-    if len(inputs) != 1:
-        return None                                 # cross-attention or another shape: not this form
+    y, width = current, t.shapes[current][2]
+    paths = [_in_projection_path(name, steps, width, producer, t)
+             for name, steps in ((scores.input[0], length), (scores.input[1], keys), (mix.input[1], keys))]
+    if None in paths or paths[1][2] != paths[2][2]:
+        return None                                 # keys and values from different tensors: not a catalog layer
+    region = list({id(n): n for path in paths for n in path[0]}.values())
     nodes = region + core + [scores, softmax, mix] + forward
     ids = {id(n) for n in nodes}
     if any(id(user) not in ids for n in nodes for o in n.output if o != y for user in consumers.get(o, [])):
         return None                                 # a middle value is used elsewhere: not a self-contained block
-    weights = _attention_weights(region, forward, y_shape[2], t)
-    if weights is None or (mask is not None and not _is_causal(t.consts[mask], length)):
+    sources = [paths[0][2]] if paths[0][2] == paths[1][2] else [paths[0][2], paths[1][2]]
+    weights = _attention_weights([path[1] for path in paths], forward, width, t)
+    if weights is None or (mask is not None and (len(sources) > 1 or not _is_causal(t.consts[mask], length))):
         return None
-    [x] = inputs
     names = []
     for key, value in weights.items():
         t.consts[f"{y}/{key}"] = value
         names.append(f"{y}/{key}")
-    node = helper.make_node("Attention", [x, *names], [y], softmax.name, num_heads=int(heads),
-                            causal=int(mask is not None))
-    return nodes, x, y, node
+    node = helper.make_node("Attention", [*sources, *names], [y], softmax.name, num_heads=int(heads),
+                            causal=int(mask is not None), sources=len(sources))
+    return nodes, node
+
+
+def _in_projection_path(name: str, steps: int, width: int, producer, t: Tensors):
+    """(nodes, projection, source): back from a query, key or value tensor through data plumbing and
+    one projection to the (batch, steps, width) tensor it was computed from; None if that is not the form."""
+    nodes, projection = [], None
+    while len(nodes) < 16:
+        if projection is not None and t.shapes.get(name) == (t.batch, steps, width):
+            return nodes, projection, name
+        node = producer.get(name)
+        data = [i for i in node.input if i and i not in t.consts] if node is not None else []
+        if node is None or node.op_type not in _ATTENTION_PLUMBING or len(data) != 1:
+            return None
+        if _projection(node, t) is not None:
+            if projection is not None:
+                return None                         # a second projection: not one block
+            projection = node
+        nodes.append(node)
+        name = data[0]
+    return None
 
 
 def _projection(node, t: Tensors):
@@ -255,16 +280,32 @@ def _projection(node, t: Tensors):
     return None
 
 
-def _attention_weights(region, forward, width: int, t: Tensors) -> dict | None:
-    """nn.MultiheadAttention's state: one packed (3E, E) in-projection before, one (E, E) after."""
-    before = [p for p in map(lambda n: _projection(n, t), region) if p is not None]
-    after = [p for p in map(lambda n: _projection(n, t), forward) if p is not None]
-    if len(before) != 1 or len(after) != 1 or before[0][0].shape != (3 * width, width) or \
-            after[0][0].shape != (width, width):
-        return None
+def _attention_weights(projections, forward, width: int, t: Tensors) -> dict | None:
+    """nn.MultiheadAttention's state from the query, key and value paths' projections (one packed
+    (3E, E); a query (E, E) and a packed key-value (2E, E); or three (E, E)) and the (E, E) one after."""
     zeros = lambda n: np.zeros(n, dtype=np.float32)   # noqa: E731  (an exporter drops all-zero biases)
-    (w_in, b_in), (w_out, b_out) = before[0], after[0]
-    return {"in_proj_weight": w_in, "in_proj_bias": zeros(3 * width) if b_in is None else b_in.reshape(-1),
+
+    def weight_and_bias(node):
+        weight, bias = _projection(node, t)
+        return weight, zeros(weight.shape[0]) if bias is None else np.broadcast_to(bias.reshape(-1), weight.shape[:1])
+
+    q, k, v = projections
+    if q is k is v:
+        distinct = [q]                              # packed query, key and value
+    elif k is v:
+        distinct = [q, k]                           # query, packed key and value (cross-attention)
+    elif len({id(q), id(k), id(v)}) == 3:
+        distinct = [q, k, v]
+    else:
+        return None
+    after = [p for p in (_projection(n, t) for n in forward) if p is not None]
+    if len(after) != 1 or after[0][0].shape != (width, width):
+        return None
+    w_in, b_in = (np.concatenate(parts) for parts in zip(*map(weight_and_bias, distinct)))
+    if w_in.shape != (3 * width, width):
+        return None
+    w_out, b_out = after[0]
+    return {"in_proj_weight": w_in, "in_proj_bias": b_in,
             "out_proj.weight": w_out, "out_proj.bias": zeros(width) if b_out is None else b_out.reshape(-1)}
 
 
