@@ -9,7 +9,8 @@ Parent and child talk over one duplex pipe. Parent -> child: "stop", "pause", "r
 parent: ("start", steps_total), ("losses", first_step, values), ("metrics", epoch, step, values),
 then ("ended", TrainResult) or ("failed", message). The child also writes the store itself
 (RunRecorder, Checkpointer), as the command line does. When the parent dies, the pipe reaches
-EOF: the child stops its run (saving a checkpoint) and exits.
+EOF; when it exits normally, multiprocessing sends its runs SIGTERM. Either way the child stops
+its run (saving a checkpoint, saying so in the run's message) and exits.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import signal
 import threading
 from multiprocessing import context, forkserver, popen_forkserver, reduction, spawn, util
 from multiprocessing.connection import Connection
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 
@@ -28,8 +29,11 @@ from runtime.store import Store
 from runtime.training.callbacks import Callback, Checkpointer, RunControl
 from runtime.training.recording import RunRecorder, error_message
 
+if TYPE_CHECKING:
+    from runtime.jobs import RunSpec
+
 PRELOAD = ["runtime.job_warmup"]
-STOP_GRACE_S = 30.0         # after the parent died, a run that does not stop by then is ended hard
+STOP_GRACE_S = 30.0         # after the parent died or ended, a run that does not stop by then is ended hard
 
 
 class _Popen(popen_forkserver.Popen):
@@ -66,7 +70,7 @@ def warm() -> None:
     forkserver.ensure_running()
 
 
-def launch(run: Any, run_id: str, home: str | None, threads: int) -> tuple[WorkerProcess, Connection]:
+def launch(run: RunSpec, run_id: str, home: str | None, threads: int) -> tuple[WorkerProcess, Connection]:
     """Starts a run's process; returns it and the parent's end of its pipe."""
     warm()
     ours, theirs = multiprocessing.Pipe(duplex=True)
@@ -80,15 +84,24 @@ def launch(run: Any, run_id: str, home: str | None, threads: int) -> tuple[Worke
 
 
 # ---------------------------------------------------------------------------- in the child
-def main(run: Any, run_id: str, home: str | None, threads: int, environ: dict[str, str], conn: Connection) -> None:
+def main(run: RunSpec, run_id: str, home: str | None, threads: int, environ: dict[str, str], conn: Connection) -> None:
     """The child's whole life: load, compile, train, report; never raises. It sees the parent's
     environment as it is now (the fork server's is the one of its start): the data directory, uploads."""
     os.environ.clear()
     os.environ.update(environ)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the server's to handle; it stops us
     control = RunControl()
     orphaned = threading.Event()
-    threading.Thread(target=_listen, args=(conn, control, orphaned), name="control", daemon=True).start()
+
+    def abandon() -> None:
+        """The parent is gone or ending: stop the run (it saves where it stopped), then leave."""
+        orphaned.set()
+        control.stop()
+        deadline = threading.Timer(STOP_GRACE_S, os._exit, (1,))
+        deadline.daemon = True
+        deadline.start()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the server's to handle; it stops us
+    signal.signal(signal.SIGTERM, lambda *_: abandon())   # what the parent sends its runs when it exits
+    threading.Thread(target=_listen, args=(conn, control, abandon), name="control", daemon=True).start()
     torch.set_num_threads(threads)
     store = None
     try:
@@ -106,17 +119,13 @@ def main(run: Any, run_id: str, home: str | None, threads: int, environ: dict[st
     _send(conn.send, event)
 
 
-def _listen(conn: Connection, control: RunControl, orphaned: threading.Event) -> None:
+def _listen(conn: Connection, control: RunControl, abandon: Callable[[], None]) -> None:
     commands = {"stop": control.stop, "pause": control.pause, "resume": control.resume}
     while True:
         try:
             command = conn.recv()
-        except (EOFError, OSError):                  # the parent is gone: stop and save, then leave
-            orphaned.set()
-            control.stop()
-            deadline = threading.Timer(STOP_GRACE_S, os._exit, (1,))
-            deadline.daemon = True
-            deadline.start()
+        except (EOFError, OSError):                  # the parent is gone
+            abandon()
             return
         commands[command]()
 

@@ -19,6 +19,7 @@ from runtime import job_worker
 from runtime.graph import project_from_dict
 from runtime.store import Store
 from runtime.training.callbacks import Callback, RunControl
+from runtime.training.session import prepare
 from runtime.training.trainer import Trainer
 
 ENDED = ("stopped", "completed", "early_stopped", "diverged", "failed")
@@ -40,7 +41,6 @@ class RunSpec:
 
     def trainer(self, callbacks: Sequence[Callback], control: RunControl) -> Trainer:
         """Called in the run's process: loads the data, compiles the graph, builds the model."""
-        from runtime.training.session import prepare
         return prepare(project_from_dict(self.project), self.dataset, self.config).trainer(callbacks, control)
 
 

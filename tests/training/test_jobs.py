@@ -2,6 +2,8 @@
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,3 +211,38 @@ def test_fork_a_new_run_from_an_epoch_checkpoint_with_other_settings(tmp_path):
     assert info.parent_run_id == parent.id and info.parent_checkpoint == epoch1
     assert [v for _, v in store.metrics(child.id)["epoch"]] == [2.0, 3.0]
     assert {v for _, v in store.metrics(child.id)["lr"]} == {0.0003}
+
+
+APP_PROCESS = """
+import json, sys, time
+from runtime.jobs import JobRegistry, RunSpec
+from runtime.store import Store
+project = json.loads(open(sys.argv[2]).read())
+registry = JobRegistry(Store(sys.argv[1]))
+job = registry.submit("p", RunSpec(project, project["dataset"], {**project["training"], "epochs": 100000}))
+while job.log.step == 0:
+    time.sleep(0.01)
+print(job.id, job.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_run_stops_and_saves_when_the_app_process_is_killed(tmp_path):
+    app = subprocess.Popen([sys.executable, "-c", APP_PROCESS, str(tmp_path), str(FIXTURES / "moons_mlp.json")],
+                           stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+    try:
+        run_id, pid = app.stdout.readline().split()
+    finally:
+        app.kill()
+        app.wait()
+    until(lambda: not running(int(pid)), 60)
+    info = Store(tmp_path).run(run_id)
+    assert info.status == "stopped" and "The app server ended while this run trained" in info.message
+    assert (Store(tmp_path).run_dir(run_id) / "last.json").exists()
