@@ -14,8 +14,7 @@ from runtime import datasets
 from runtime.graph import Graph
 from runtime.jobs import JobError
 from runtime.store import RunInfo
-from runtime.training import ConfigError, TrainConfig
-from runtime.training.session import make_augment
+from runtime.training import ConfigError
 
 SELECT_KEY = "history_selected"     # + the number of runs: a new run resets the choice to the last two
 NOTICE_KEY = "history_notice"
@@ -67,9 +66,8 @@ def _fork(run_id: str, prefix: str) -> None:
     info = store().run(run_id)
     try:
         changes = settings_form.values_from_state(lambda name: f"{prefix}_{name}")
-        config = TrainConfig.from_dict({**info.config, **changes})
         dataset = dict(info.dataset)
-        make_augment(config, datasets.spec(dataset.pop("name"), **dataset))   # augment keys fit the data
+        settings_form.check({**info.config, **changes}, datasets.spec(dataset.pop("name"), **dataset))
         chosen = st.session_state[f"{prefix}_checkpoint"]
         checkpoint = next(p for p in store().checkpoints(run_id) if p.stem == chosen)
         job = run_control.fork(run_id, checkpoint, changes)

@@ -9,7 +9,9 @@ from typing import Any, Callable
 
 import streamlit as st
 
+from runtime.dataspec import DataSpec
 from runtime.training import ConfigError, TrainConfig, describe
+from runtime.training.session import make_augment
 
 JS_INT = (1 << 53) - 1           # the largest whole number a browser's number widget holds exactly
 FORM_KINDS = ("bool", "str", "int", "float", "dict")
@@ -31,6 +33,15 @@ def setting_value(setting_name: str, widget_value: Any) -> Any:
         raise ConfigError(f"Training setting {setting_name!r} must be a JSON object such as "
                           f'{{"shift": 0.1, "noise": 0.05}}, or {{}} for off; {text!r} is not JSON ({e}).') from None
     return value
+
+
+def check(training: dict[str, Any], spec: DataSpec | None) -> TrainConfig:
+    """The settings as a TrainConfig; ConfigError names a bad one, including augmentation keys that do
+    not fit the data (`spec`; None when the dataset is unknown)."""
+    config = TrainConfig.from_dict(training)
+    if spec is not None:
+        make_augment(config, spec)
+    return config
 
 
 def values_from_state(key_of: Callable[[str], str]) -> dict[str, Any]:

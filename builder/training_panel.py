@@ -21,7 +21,8 @@ from builder.workspace import Workspace
 from runtime import datasets
 from runtime.datasets.sizing import size_graph
 from runtime.jobs import JobError
-from runtime.training import ConfigError, TrainConfig
+from runtime.projects import project_spec
+from runtime.training import ConfigError
 
 REFRESH_S = 1.0
 WATCH_KEY = "watched_runs"            # project id -> the run this session looks at
@@ -117,7 +118,7 @@ def _set_subset(ws: Workspace, key: str) -> None:
 def _set_setting(ws: Workspace, name: str, key: str) -> None:
     try:
         training = {**ws.project.training, name: settings_form.setting_value(name, st.session_state[key])}
-        TrainConfig.from_dict(training)
+        settings_form.check(training, project_spec(ws.project)[0])
     except ConfigError as e:
         _notice(str(e))
         return

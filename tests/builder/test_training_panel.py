@@ -33,6 +33,18 @@ def test_the_settings_form_is_generated_from_trainconfig_and_edits_the_project(h
     assert widget(at, "number_input", "cfg", "lr").value == 0.01       # the form shows the project
 
 
+def test_augmentation_is_typed_as_json_and_checked_against_the_data(home):
+    at = open_template("mlp")                                           # digits: images
+    widget(at, "text_input", "cfg", "augment").set_value('{"shift": 0.2, "noise": 0.05}')
+    run(at)
+    assert workspace(at).project.training["augment"] == {"shift": 0.2, "noise": 0.05}
+    for text, message in (('{"jitter": 0.1}', "unknown key 'jitter'"), ("shift", "must be a JSON object")):
+        widget(at, "text_input", "cfg", "augment").set_value(text)
+        run(at)
+        assert any(message in e for e in texts(at, "error")), texts(at, "error")
+        assert workspace(at).project.training["augment"] == {"shift": 0.2, "noise": 0.05}
+
+
 def test_choosing_a_dataset_sizes_the_input_and_previews_it(home):
     at = open_template("mlp")
     assert workspace(at).project.dataset == {"name": "digits"}

@@ -13,7 +13,8 @@ SCRIPT = "<script>alert('pwned')</script>"
 def upload(app: App, path) -> str:
     """Opens the file through the Projects menu; returns the message the app shows."""
     app.main().get_by_role("button", name="Projects").click()
-    app.page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    menu = app.page.locator('[data-testid="stPopoverBody"]')       # the panel's data upload has its own
+    menu.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
     app.settle()
     toast = app.page.locator('[data-testid="stToast"]').filter(has_text=path.name)   # toasts stack up
     toast.wait_for(timeout=30_000)
