@@ -1,6 +1,6 @@
 """A person brings their own CSV: a malformed file is named, a good one is added with its target
-column, previewed, trained for one epoch with the chart drawn; the URL keeps the project, so a
-reload (or a bookmark) finds the upload still chosen."""
+column, previewed, trained for one epoch with the chart drawn, and the run forked with other
+settings; the URL keeps the project, so a reload (or a bookmark) finds the upload still chosen."""
 import numpy as np
 import pytest
 
@@ -37,7 +37,7 @@ def picked(app: TrainApp) -> str:
     return box.evaluate("e => e.innerText + ' ' + [...e.querySelectorAll('input')].map(i => i.value).join(' ')")
 
 
-def test_upload_a_csv_pick_it_train_one_epoch_and_reload(server, page):
+def test_upload_a_csv_train_one_epoch_fork_and_reload(server, page):
     app = TrainApp(page, server.url)
     app.open()
     app.open_template(MLP)
@@ -65,6 +65,20 @@ def test_upload_a_csv_pick_it_train_one_epoch_and_reload(server, page):
     assert app.chart_last_step("Loss") > 0
     app.show(app.panel().locator(".js-plotly-plot").filter(has_text="Loss"))
     page.shoot("trained-on-upload")
+
+    # Fork the run from its checkpoint with other settings: the whole settings form, prefilled.
+    app.tab("Runs")
+    form = app.panel().locator('[data-testid="stForm"]')
+    assert {"Checkpoint", "optimizer", "schedule", "Advanced settings"} <= set(form.inner_text().split("\n"))
+    assert form.get_by_label("batch size", exact=True).input_value() == "64"
+    form.get_by_label("lr", exact=True).fill("0.01")
+    form.get_by_label("epochs", exact=True).fill("2")
+    app.show(form)
+    page.shoot("fork-form")
+    app.press("Fork", settle=False)
+    app.tab("Data & training", settle=False)
+    app.wait_for(lambda: "run 1 fork · completed" in app.status_line(), 120, "the fork to complete")
+    app.settle()
 
     url = page.url
     assert "project=" in url
