@@ -13,6 +13,7 @@ import json
 import os
 import re
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ def read_raw(data: bytes, fmt: str, filename: str, options: dict[str, Any]) -> A
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")   # two sessions may add the same file at once
     tmp.write_bytes(data)
     os.replace(tmp, path)
 
@@ -100,11 +101,15 @@ def save(data: bytes, filename: str, **options: Any) -> tuple[Dataset, Any]:
                 "samples": len(raw) + (len(raw.test[1]) if raw.test else 0), "test_split": raw.test is not None,
                 "saved": time.time()}
     root = folder()
-    root.mkdir(parents=True, exist_ok=True)
-    stored = root / f"{sha}.{fmt}"
-    if not stored.exists():
-        _write_atomically(stored, bytes(data))
-    _write_atomically(root / f"{upload_id}.json", json.dumps(manifest, indent=1).encode())
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        stored = root / f"{sha}.{fmt}"
+        if not stored.exists():
+            _write_atomically(stored, bytes(data))
+        _write_atomically(root / f"{upload_id}.json", json.dumps(manifest, indent=1).encode())
+    except OSError as exc:
+        raise DatasetError(f"{filename} is fine, but it could not be kept in {root} ({exc.strerror or exc}): "
+                           "free some disk space or set LAYERBOARD_HOME to a writable folder.") from None
     return _declaration(manifest), splits
 
 

@@ -9,7 +9,7 @@ from builder import run_control
 from builder.markdown import escape
 from runtime import datasets
 from runtime.datasets import uploads
-from tests.datasets.test_dataset_uploads import GOOD_ROWS, csv_bytes, npz_bytes
+from tests.datasets.test_dataset_uploads import GOOD_ROWS, csv_bytes, npz_bytes, png, zip_bytes
 from training_app import charts, open_template, run, texts, train, wait_for_run, workspace
 
 
@@ -92,3 +92,19 @@ def test_a_malformed_file_is_named_and_the_dataset_stays(home, monkeypatch):
     run(at)
     assert any(escape("uploads are limited to") in e for e in texts(at, "error"))
     assert workspace(at).project.dataset == {"name": "digits"} and not list((home / "uploads").glob("*.csv"))
+
+
+def test_a_zip_of_image_folders_is_resized_on_request_and_previewed_as_images(home):
+    files = {f"{name}/{i}.png": png(6 + i % 2, 6, colour) for name, colour in (("red", (255, 0, 0)),
+                                                                                ("blue", (0, 0, 255)))
+             for i in range(8)}
+    at = open_template("lenet5")
+    upload(at, "colours.zip", zip_bytes(files))
+    assert any(escape("all images must have the same size") in e for e in texts(at, "error"))
+    next(t for t in at.text_input if t.label.startswith("Resize images to")).set_value("8, 8")
+    run(at)
+    next(b for b in at.button if b.key and b.key.startswith("upload_add_")).click()
+    run(at)
+    ws = workspace(at)
+    assert ws.project.dataset["name"].startswith("upload:") and ws.graph.node("input1").params["shape"] == [3, 8, 8]
+    assert len(at.get("image")) >= 8 and "Training samples per class" in charts(at)

@@ -112,3 +112,9 @@ def test_a_project_naming_an_upload_trains_in_a_fresh_process(home):
     records = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
     assert any("val/acc" in json.dumps(r) for r in records)
     assert torch.isfinite(prepared.splits.x_train).all()
+
+
+def test_a_data_directory_that_cannot_be_written_is_a_message(home):
+    (home / "uploads").write_text("a file where the folder should be")
+    with pytest.raises(datasets.DatasetError, match="could not be kept in"):
+        datasets.save_upload(csv_bytes(GOOD_ROWS), "shapes.csv", target="kind")
