@@ -1,9 +1,12 @@
 """Training throughput with the page open and its charts refreshing every second, against the
-headless CLI on the same project (LeNet-5 on MNIST, one torch thread each, as the app uses).
+headless CLI on the same project (LeNet-5 on MNIST, one torch thread each, as the app uses). The
+app trains each run in its own process (runtime/job_worker.py), beside the server that serves the page.
 
 Variants are interleaved (cli, page, cli, page, ...). Each run's throughput is the median of its
 epochs' `samples_per_s` (the trainer's own figure: samples over the seconds spent in the training
-loop) and its wall time from start to end as the store recorded it.
+loop) and its wall time from start to end as the store recorded it. For the page runs it also
+reports the CPU that the run's process, the server process (its own threads) and Chromium used
+from Train to the end, each as a share of one core (Linux /proc).
 
     .venv/bin/python bench/bench_live_training.py [--rounds 3] [--epochs 6] [--batch-size 64]
 """
@@ -29,6 +32,48 @@ from train_driver import TrainApp                          # noqa: E402
 from runtime.store import Store                            # noqa: E402
 
 LENET5 = 1
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the live processes `pids` have used so far (threads included)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])          # utime, stime
+    return total / TICKS
+
+
+def descendants(root: int) -> list[int]:
+    """The live processes below `root`."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def chromium(root: int) -> list[int]:
+    """Chromium's processes below `root` (Playwright starts them)."""
+    found = []
+    for pid in descendants(root):
+        try:
+            if "chrom" in Path(f"/proc/{pid}/comm").read_text():
+                found.append(pid)
+        except FileNotFoundError:
+            continue
+    return found
 
 
 def figures(home: Path, run_id: str | None = None) -> tuple[float, float]:
@@ -48,7 +93,9 @@ def cli_run(home: Path, project: Path, epochs: int, batch_size: int) -> tuple[fl
     return figures(home)
 
 
-def page_run(browser, server: AppServer, epochs: int, batch_size: int) -> tuple[float, float]:
+def page_run(browser, server: AppServer, epochs: int, batch_size: int) -> tuple[float, ...]:
+    """(samples/s, wall seconds, and the shares of a core that the server, Chromium and the run's
+    process used) of a run trained from the page."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     try:
         app = TrainApp(context.new_page(), server.url)
@@ -57,9 +104,23 @@ def page_run(browser, server: AppServer, epochs: int, batch_size: int) -> tuple[
         app.tab("Data & training")
         app.set_setting("epochs", epochs)
         app.set_setting("batch size", batch_size)
+        browsers = chromium(os.getpid())
+        workers = set(descendants(server.proc.pid))          # the fork server and its helpers
+        before = time.perf_counter(), cpu_seconds([server.proc.pid]), cpu_seconds(browsers)
         app.press("Train", settle=False)
         app.show(app.panel().locator('[data-testid="stProgress"]'))     # charts in view, refreshing
-        app.wait_for(lambda: "completed" in app.status_line(), 600, "the run to complete")
+        run_cpu: list[tuple[float, float]] = []                # (wall, CPU seconds) of the run's process
+
+        def completed() -> bool:
+            run = [p for p in descendants(server.proc.pid) if p not in workers]
+            if run:
+                run_cpu.append((time.perf_counter(), cpu_seconds(run)))
+            return "completed" in app.status_line()
+        app.wait_for(completed, 600, "the run to complete")
+        seconds = time.perf_counter() - before[0]
+        shares = ((cpu_seconds([server.proc.pid]) - before[1]) / seconds,
+                  (cpu_seconds(browsers) - before[2]) / seconds,
+                  (run_cpu[-1][1] - run_cpu[0][1]) / (run_cpu[-1][0] - run_cpu[0][0]))
         url = app.page.url
     finally:
         context.close()
@@ -67,7 +128,7 @@ def page_run(browser, server: AppServer, epochs: int, batch_size: int) -> tuple[
     store = Store(server.home)
     run_id = store.list_runs(project_id)[-1].id
     store.close()
-    return figures(server.home, run_id)
+    return (*figures(server.home, run_id), *shares)
 
 
 def main() -> None:
@@ -81,22 +142,29 @@ def main() -> None:
     server = AppServer(work / "app")
     (work / "app").mkdir()
     server.start()
-    results: dict[str, list[tuple[float, float]]] = {"cli": [], "page": []}
+    results: dict[str, list[tuple[float, ...]]] = {"cli": [], "page": []}
+    loads = [os.getloadavg()[0]]
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
             for r in range(args.rounds):
                 results["cli"].append(cli_run(work / f"cli{r}", project, args.epochs, args.batch_size))
                 results["page"].append(page_run(browser, server, args.epochs, args.batch_size))
-                print(f"round {r + 1}: cli {results['cli'][-1][0]:,.0f} samples/s, "
-                      f"page {results['page'][-1][0]:,.0f} samples/s", flush=True)
+                loads.append(os.getloadavg()[0])
+                page = results["page"][-1]
+                print(f"round {r + 1}: cli {results['cli'][-1][0]:,.0f} samples/s, page {page[0]:,.0f} samples/s "
+                      f"(CPU share of a core: run {page[4]:.0%}, server {page[2]:.0%}, Chromium {page[3]:.0%}), load average {loads[-1]:.1f}",
+                      flush=True)
             browser.close()
     finally:
         server.stop()
-    speed = {k: statistics.median(s for s, _ in v) for k, v in results.items()}
-    wall = {k: statistics.median(w for _, w in v) for k, v in results.items()}
+    speed = {k: statistics.median(r[0] for r in v) for k, v in results.items()}
+    wall = {k: statistics.median(r[1] for r in v) for k, v in results.items()}
+    page_cpu = {name: statistics.median(r[i] for r in results["page"])
+                for i, name in ((4, "run"), (2, "server"), (3, "chromium"))}
     print(json.dumps({"rounds": args.rounds, "epochs": args.epochs, "batch_size": args.batch_size,
-                      "samples_per_s": speed, "wall_s": wall}, indent=1))
+                      "samples_per_s": speed, "wall_s": wall, "page_cpu_share_of_a_core": page_cpu,
+                      "load_average_1min": [round(x, 1) for x in loads]}, indent=1))
     print(f"page / cli throughput: {speed['page'] / speed['cli']:.2f}x "
           f"(wall time cli / page: {wall['cli'] / wall['page']:.2f}x)")
 

@@ -89,6 +89,9 @@ def main(run: RunSpec, run_id: str, home: str | None, threads: int, environ: dic
     environment as it is now (the fork server's is the one of its start): the data directory, uploads."""
     os.environ.clear()
     os.environ.update(environ)
+    # A session of its own: Linux's autogroup scheduling shares the CPU fairly between sessions, so the
+    # app server and a browser started from the app's session stop taking their CPU out of the run's share.
+    os.setsid()
     control = RunControl()
     orphaned = threading.Event()
 
