@@ -1,6 +1,7 @@
 """Projects on the page: which one is open, autosave, and the menu to create, open, rename,
-duplicate, delete, download and upload them. The open project's id is in the URL (?project=),
-so a reload or a restarted server reopens it."""
+duplicate, delete, download and upload them. The open project follows the browser tab: its id is
+in the URL (?project=<id>, or ?project=new for an empty canvas not saved yet), so a reload, a
+bookmark or a restarted server reopens it, and two tabs keep two projects."""
 from __future__ import annotations
 
 import re
@@ -18,16 +19,14 @@ from runtime.store import StoreError
 WS_KEY = "workspace"
 SAVED_KEY = "saved_text"       # the project text last written, to save only real changes
 NOTICE_KEY = "project_notice"  # a message that must outlive the reruns of one click
+NEW = "new"                    # ?project=new: this tab shows an empty canvas, saved from its first change
 
 
 def _open(ws: Workspace) -> None:
     ws.frame()
     st.session_state[WS_KEY] = ws
     st.session_state[SAVED_KEY] = ws.project.to_json()
-    if ws.project_id:
-        st.query_params["project"] = ws.project_id
-    else:
-        st.query_params.clear()
+    st.query_params["project"] = ws.project_id or NEW
 
 
 def _new(project: Project) -> None:
@@ -41,11 +40,14 @@ def _new_empty() -> None:
 
 
 def current_workspace() -> Workspace:
-    """The open project; on a fresh session the one in the URL, else the latest, else a new empty one."""
+    """The open project; on a fresh session the one in the URL, else the latest edited, else a new empty one."""
     ws = st.session_state.get(WS_KEY)
     if ws is not None:
         return ws
     wanted = st.query_params.get("project")
+    if wanted == NEW:
+        _new_empty()
+        return st.session_state[WS_KEY]
     entries = store().list_projects()
     for project_id in ([wanted] if wanted else []) + [e.id for e in entries]:
         try:

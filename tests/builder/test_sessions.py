@@ -45,3 +45,14 @@ def test_opening_a_saved_project_changes_only_this_tabs_url(home):
     gone = open_template("", {"project": "0123456789ab"})               # a bookmark of a deleted project
     assert workspace(gone).project_id == lenet and gone.query_params["project"] == lenet   # latest edited
     assert any("0123456789ab" in t.value for t in gone.toast)
+
+
+def test_an_empty_canvas_not_saved_yet_stays_empty_on_reload(home):
+    open_template("mlp")
+    tab = open_template("")
+    tab.button(key="template_empty").click()
+    run(tab)
+    assert workspace(tab).project_id is None and tab.query_params["project"] == "new"
+    again = open_template("", {"project": "new"})                      # its reload: still an empty canvas
+    assert workspace(again).graph.nodes == [] and workspace(again).project_id is None
+    assert len(store().list_projects()) == 1                            # nothing saved until it changes
