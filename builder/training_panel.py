@@ -136,12 +136,9 @@ def show_dataset(ws: Workspace) -> None:
                  format_func=lambda n: ("Your data: " if n not in datasets.DATASETS else "") + choices[n].title,
                  key=key, on_change=_set_dataset, args=(ws, key), placeholder="Choose a dataset or upload yours")
     data_upload.show(lambda name: choose_dataset(ws, name))
-    if current and current not in names:
-        try:
-            datasets.declaration(current)
-        except datasets.DatasetError as e:
-            st.error(str(e))
     if current not in names:
+        if current:                  # an upload kept in another data directory, or a misspelt name
+            st.error(markdown.escape(_unavailable(current)))
         return
     declared = choices[current]
     subset_key = f"subset_{ws.token}_{ws.revision}"
@@ -161,6 +158,14 @@ def show_dataset(ws: Workspace) -> None:
         st.error(str(e))
         return
     show_preview(declared.kind, splits)
+
+
+def _unavailable(name: str) -> str:
+    try:
+        datasets.declaration(name)
+    except datasets.DatasetError as e:
+        return str(e)
+    return f"The dataset {name} cannot be read here: choose another one."
 
 
 def show_preview(kind: str, splits: Any) -> None:

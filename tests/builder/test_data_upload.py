@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from builder import run_control
+from builder import projects, run_control
 from builder.markdown import escape
 from runtime import datasets
 from runtime.datasets import uploads
@@ -108,3 +108,12 @@ def test_a_zip_of_image_folders_is_resized_on_request_and_previewed_as_images(ho
     ws = workspace(at)
     assert ws.project.dataset["name"].startswith("upload:") and ws.graph.node("input1").params["shape"] == [3, 8, 8]
     assert len(at.get("image")) >= 8 and "Training samples per class" in charts(at)
+
+
+def test_a_project_naming_an_upload_kept_elsewhere_says_how_to_get_it_back(home):
+    project = projects.templates()["mlp"]
+    project.dataset = {"name": "upload:0123456789abcdef"}              # a project file from another machine
+    project_id, _ = projects.store().save_project(project)
+    at = open_template("", {"project": project_id})
+    assert any(escape("is not in this data directory") in e for e in texts(at, "error"))
+    assert picker(at).value is None
