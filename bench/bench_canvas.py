@@ -7,12 +7,16 @@ headless Chromium at 1280x800, and measures:
 - change: a node deleted with the canvas's node menu (the first max-pool, pool1, so every later
   shape grows) -> the new shape shown on a downstream node (conv2). Both ends are taken inside the
   canvas's frame (performance.now() of the click, and of the DOM mutation that shows the new
-  text), so the figure is what a person sees, without the test driver's own latency.
+  text), so the figure is what a person sees, without the test driver's own latency;
+- the same change once more under a Chrome trace: the CPU time of the page's main thread (the
+  canvas's frame shares it) from the click to the new state in the frame, and from there to the
+  new shape shown. CPU time, unlike wall time, barely moves with the load of a shared machine.
 Usage: .venv/bin/python bench/bench_canvas.py [--rounds 5]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -29,16 +33,18 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 WATCH = """([nodeId, text]) => {
   window.__bench = {};
-  document.addEventListener('click', () => { window.__bench.click ??= performance.now(); }, true);
+  const note = (what) => { if (window.__bench[what] === undefined) {
+    window.__bench[what] = performance.now(); performance.mark(`bench-${what}`); } };
+  document.addEventListener('click', () => note('click'), true);
   window.addEventListener('message', (m) => {
-    if (window.__bench.click !== undefined && m.data && m.data.type === 'streamlit:render')
-      window.__bench.args ??= performance.now();
+    if (window.__bench.click !== undefined && m.data && m.data.type === 'streamlit:render') note('args');
   });
-  new MutationObserver(() => {
+  new MutationObserver(() => {     // attributes too: React Flow shows a measured node by its style
     const node = document.querySelector(`.react-flow__node[data-id="${nodeId}"]`);
-    if (node && node.innerText.includes(text)) window.__bench.shown ??= performance.now();
-  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+    if (node && node.innerText.includes(text)) note('shown');
+  }).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
 }"""
+TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline", "blink.user_timing"]
 
 
 def open_page(app: App) -> tuple[float, float]:
@@ -51,20 +57,46 @@ def open_page(app: App) -> tuple[float, float]:
     return drawn, time.perf_counter() - start - 0.8     # settle() waits 0.8 s of quiet after the last run
 
 
-def change(app: App, new_shape: str) -> tuple[float, float]:
+def change(app: App, new_shape: str, trace: Path | None = None) -> tuple[float, float]:
     """Milliseconds from the node-menu click that deletes pool1 to conv2's new shape on screen, and
-    from that click to the new canvas state arriving in the canvas's frame (the server's part)."""
+    from that click to the new canvas state arriving in the canvas's frame (the server's part).
+    With `trace`, the change runs under a Chrome trace written there."""
     frame = app.page.frame(url=lambda u: "streamlit_flow" in u)
     app.node("pool1").wait_for()
+    app.settle()
     frame.evaluate(WATCH, ["conv2", new_shape])
+    if trace:
+        app.page.context.browser.start_tracing(page=app.page, path=str(trace), categories=TRACE_CATEGORIES)
     app.node("pool1").click(button="right")
     app.canvas.get_by_role("button", name="Delete Node").click()
     frame.wait_for_function("() => window.__bench.shown !== undefined", timeout=30_000)
+    if trace:
+        app.page.context.browser.stop_tracing()
     t = frame.evaluate("() => [window.__bench.shown - window.__bench.click, window.__bench.args - window.__bench.click]")
     app.settle()
     app.click_button("Undo")
     app.node("pool1").wait_for()
     return t
+
+
+def main_thread_cpu(trace: Path) -> tuple[float, float]:
+    """CPU milliseconds of the main thread that ran the canvas's frame: click -> new state in the
+    frame, and new state -> shape shown (the browser's drawing)."""
+    events = json.loads(trace.read_text())
+    events = events["traceEvents"] if isinstance(events, dict) else events
+    marks = {}
+    for e in events:
+        if e.get("name", "").startswith("bench-"):
+            marks.setdefault(e["name"], e)
+    click = marks["bench-click"]
+    tasks = [e for e in events if e.get("name") == "RunTask" and e.get("ph") == "X"
+             and (e.get("pid"), e.get("tid")) == (click["pid"], click["tid"])]
+
+    def cpu(start: float, end: float) -> float:
+        return sum(e.get("tdur", 0) for e in tasks if start <= e["ts"] < end) / 1000
+
+    args, shown = marks["bench-args"]["ts"], marks["bench-shown"]["ts"]
+    return cpu(click["ts"] - 5_000, args), cpu(args, shown)    # the click's own task began just before its mark
 
 
 GRAPHS = {   # name: (project file, conv2's shape once pool1 is gone)
@@ -86,6 +118,8 @@ def main() -> None:
     server.start()
     opens = {name: [] for name in GRAPHS}
     changes = {name: [] for name in GRAPHS}
+    cpu = {name: [] for name in GRAPHS}
+    load_before = os.getloadavg()[0]
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
@@ -95,11 +129,14 @@ def main() -> None:
                     app = App(context.new_page(), f"{server.url}/?project={ids[name]}")
                     opens[name].append(open_page(app))
                     changes[name].append(change(app, new_shape))
+                    change(app, new_shape, home / "trace.json")
+                    cpu[name].append(main_thread_cpu(home / "trace.json"))
                     context.close()
             browser.close()
     finally:
         server.stop()
-    print(f"{args.rounds} rounds, graphs interleaved; the first open of all came right after the server started")
+    print(f"{args.rounds} rounds, graphs interleaved; the first open of all came right after the server started; "
+          f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores)")
     print(f"first open after server start -> first node drawn: {opens[next(iter(GRAPHS))][0][0]:.2f} s")
     for name in GRAPHS:
         warm, shown = opens[name][1:] or opens[name], [c[0] for c in changes[name]]
@@ -107,7 +144,9 @@ def main() -> None:
               f"page idle {statistics.median(o[1] for o in warm):.2f} s (goal: interactive within 4 s); "
               f"canvas event -> updated shapes shown {statistics.median(shown):.0f} ms (goal 200 ms; all: "
               f"{', '.join(f'{c:.0f}' for c in shown)}), of which the new state reached the canvas after "
-              f"{statistics.median(c[1] for c in changes[name]):.0f} ms")
+              f"{statistics.median(c[1] for c in changes[name]):.0f} ms; main-thread CPU (traced): click -> new "
+              f"state {statistics.median(c[0] for c in cpu[name]):.0f} ms, new state -> shown "
+              f"{statistics.median(c[1] for c in cpu[name]):.0f} ms")
     names = list(GRAPHS)
     ratio = statistics.median(c[0] for c in changes[names[0]]) / statistics.median(c[0] for c in changes[names[1]])
     print(f"{names[0]} / {names[1]}, canvas event -> shapes shown: {ratio:.2f}x")

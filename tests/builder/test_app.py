@@ -125,6 +125,19 @@ def test_a_push_carries_the_sizes_the_browser_measured(home):
     assert "width" not in next(n for n in canvas(at)["nodes"] if n["id"] == "relu1")
 
 
+def test_the_browsers_echo_of_a_push_leaves_the_arguments_byte_identical(home):
+    at = start()
+    for t in ("Input", "Flatten"):
+        click_palette(at, t)
+    pushed = at.get("component_instance")[0].proto.json_args
+
+    def echo_measured(value):          # the browser took the push, measured it and reports it back
+        for n in value["nodes"]:
+            n["width"], n["height"] = 210, 40
+    browser_sends(at, echo_measured)
+    assert at.get("component_instance")[0].proto.json_args == pushed     # else the exchange never ends
+
+
 def test_inspector_edits_apply_at_once_and_recheck(home):
     at = start()
     for t in ("Input", "Flatten", "Linear", "Output"):
