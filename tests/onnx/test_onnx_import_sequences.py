@@ -233,17 +233,23 @@ def test_recurrent_modules_from_either_exporter_import(kind, layers, bidirection
     assert np.abs(_run(imported.project, imported.weights, x.numpy()) - module(x).detach().numpy()).max() <= 1e-4
 
 
+class Recurrent(nn.Module):
+    """Someone's plain nn.RNN (batch first), returning the output sequence."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.RNN(3, 4, batch_first=True)
+
+    def forward(self, x):
+        return self.rnn(x)[0]
+
+
 def test_rnn_unrolled_by_the_dynamo_exporter_is_refused_whole():
     """The dynamo exporter writes nn.RNN as one MatMul, Add and Tanh per step (a fixed length), not an
     ONNX RNN node: no layer of the catalog, so nothing imports."""
-    module = nn.Sequential(nn.RNN(3, 4, batch_first=True)).eval()
-    x = torch.randn(2, 5, 3)
-
-    class Sequence(nn.Module):
-        def forward(self, x):
-            return module(x)[0]
-
-    model = torch.onnx.export(Sequence(), (x,), None, dynamo=True, external_data=False, verbose=False).model_proto
+    module, x = Recurrent().eval(), torch.randn(2, 5, 3)
+    model = torch.onnx.export(module, (x,), None, dynamo=True, external_data=False, verbose=False).model_proto
+    assert "RNN" not in {n.op_type for n in model.graph.node}
     with pytest.raises(UnsupportedModel, match="Nothing was imported") as caught:
         import_model(model)
     assert caught.value.unknown
