@@ -4,9 +4,10 @@ app trains each run in its own process (runtime/job_worker.py), beside the serve
 
 Variants are interleaved (cli, page, cli, page, ...). Each run's throughput is the median of its
 epochs' `samples_per_s` (the trainer's own figure: samples over the seconds spent in the training
-loop) and its wall time from start to end as the store recorded it. For the page runs it also
-reports the CPU that the run's process, the server process (its own threads) and Chromium used
-from Train to the end, each as a share of one core (Linux /proc).
+loop) and its wall time from start to end as the store recorded it. It also reports the CPU that
+the training process (the CLI's, or the run's own process under the app), the server process (its
+own threads) and Chromium used while it ran, each as a share of one core (Linux /proc): on a busy
+machine, throughput over that share tells the training's own speed from the CPU it was given.
 
     .venv/bin/python bench/bench_live_training.py [--rounds 3] [--epochs 6] [--batch-size 64]
 """
@@ -85,12 +86,19 @@ def figures(home: Path, run_id: str | None = None) -> tuple[float, float]:
     return statistics.median(speeds), info.ended - info.started
 
 
-def cli_run(home: Path, project: Path, epochs: int, batch_size: int) -> tuple[float, float]:
+def cli_run(home: Path, project: Path, epochs: int, batch_size: int) -> tuple[float, float, float]:
+    """(samples/s, wall seconds, the share of a core the CLI's process used) of a headless run."""
     env = {**os.environ, "LAYERBOARD_HOME": str(home)}
-    subprocess.run([sys.executable, "-m", "runtime", "train", str(project), "--threads", "1", "--jsonl",
-                    "--epochs", str(epochs), "--batch-size", str(batch_size)],
-                   cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
-    return figures(home)
+    cli = subprocess.Popen([sys.executable, "-m", "runtime", "train", str(project), "--threads", "1", "--jsonl",
+                            "--epochs", str(epochs), "--batch-size", str(batch_size)],
+                           cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    samples = []                                          # (wall, CPU seconds) while it runs
+    while cli.poll() is None:
+        samples.append((time.perf_counter(), cpu_seconds([cli.pid])))
+        time.sleep(0.25)
+    if cli.returncode:
+        raise RuntimeError(f"the CLI run failed with exit code {cli.returncode}")
+    return (*figures(home), (samples[-1][1] - samples[0][1]) / (samples[-1][0] - samples[0][0]))
 
 
 def page_run(browser, server: AppServer, epochs: int, batch_size: int) -> tuple[float, ...]:
@@ -152,7 +160,9 @@ def main() -> None:
                 results["page"].append(page_run(browser, server, args.epochs, args.batch_size))
                 loads.append(os.getloadavg()[0])
                 page = results["page"][-1]
-                print(f"round {r + 1}: cli {results['cli'][-1][0]:,.0f} samples/s, page {page[0]:,.0f} samples/s "
+                cli = results["cli"][-1]
+                print(f"round {r + 1}: cli {cli[0]:,.0f} samples/s (CPU share of a core {cli[2]:.0%}), "
+                      f"page {page[0]:,.0f} samples/s "
                       f"(CPU share of a core: run {page[4]:.0%}, server {page[2]:.0%}, Chromium {page[3]:.0%}), load average {loads[-1]:.1f}",
                       flush=True)
             browser.close()
@@ -162,11 +172,14 @@ def main() -> None:
     wall = {k: statistics.median(r[1] for r in v) for k, v in results.items()}
     page_cpu = {name: statistics.median(r[i] for r in results["page"])
                 for i, name in ((4, "run"), (2, "server"), (3, "chromium"))}
+    cli_cpu = statistics.median(r[2] for r in results["cli"])
     print(json.dumps({"rounds": args.rounds, "epochs": args.epochs, "batch_size": args.batch_size,
-                      "samples_per_s": speed, "wall_s": wall, "page_cpu_share_of_a_core": page_cpu,
+                      "samples_per_s": speed, "wall_s": wall, "cli_cpu_share_of_a_core": cli_cpu,
+                      "page_cpu_share_of_a_core": page_cpu,
                       "load_average_1min": [round(x, 1) for x in loads]}, indent=1))
     print(f"page / cli throughput: {speed['page'] / speed['cli']:.2f}x "
-          f"(wall time cli / page: {wall['cli'] / wall['page']:.2f}x)")
+          f"(wall time cli / page: {wall['cli'] / wall['page']:.2f}x); per CPU second of the training "
+          f"process: {speed['page'] / page_cpu['run'] / (speed['cli'] / cli_cpu):.2f}x")
 
 
 if __name__ == "__main__":
