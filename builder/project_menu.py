@@ -1,14 +1,15 @@
 """Projects on the page: which one is open, autosave, and the menu to create, open, rename,
 duplicate, delete, download and upload them. The open project follows the browser tab: its id is
 in the URL (?project=<id>, or ?project=new for an empty canvas not saved yet), so a reload, a
-bookmark or a restarted server reopens it, and two tabs keep two projects."""
+bookmark or a restarted server reopens it, and two tabs keep two projects. An uploaded ONNX model
+is opened by builder/onnx_open.py."""
 from __future__ import annotations
 
 import re
 
 import streamlit as st
 
-from builder import markdown
+from builder import markdown, onnx_open
 from builder.projects import store, templates
 from builder.workspace import Workspace
 from runtime.graph import Graph, Project, ProjectFileError, parse_project
@@ -174,6 +175,7 @@ def show_header(ws: Workspace) -> None:
                   disabled=ws.project_id is None)
         st.file_uploader("Open a project file (.json)", type=["json"], key="project_upload",
                          on_change=_upload)
+        onnx_open.show_uploader(_open, NOTICE_KEY)
         st.markdown("**Saved projects**")
         for entry in store().list_projects():
             c1, c2, c3 = st.columns([4, 1.3, 1.3])
@@ -181,6 +183,7 @@ def show_header(ws: Workspace) -> None:
             c2.button("Open", key=f"open_{entry.id}", on_click=_open_saved, args=(entry.id,),
                       disabled=entry.id == ws.project_id)
             c3.button("Delete", key=f"delete_{entry.id}", on_click=_delete, args=(entry.id,))
+    onnx_open.show_refusal()
     notice = st.session_state.pop(NOTICE_KEY, None)
     if notice:
         st.toast(markdown.escape(notice))

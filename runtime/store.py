@@ -3,7 +3,8 @@
 SQLite (standard library) in WAL mode inside the data directory (`$LAYERBOARD_HOME`, default
 `~/.layerboard`). Checkpoint files live beside the database in `runs/<run_id>/`. Every write is
 a short transaction, so a process killed at any moment leaves a database that opens and holds
-everything committed; metric writers commit at least once a second.
+everything committed; metric writers commit at least once a second. Files kept with a project (the
+weights of an imported ONNX model) live in `projects/<project_id>/`.
 """
 from __future__ import annotations
 
@@ -170,16 +171,24 @@ class Store:
     def duplicate_project(self, project_id: str, name: str | None = None) -> str:
         project = self.load_project(project_id)
         project.name = name or f"{project.name} (copy)"
-        return self.save_project(project)[0]
+        copy_id = self.save_project(project)[0]
+        if self.project_dir(project_id).is_dir():
+            shutil.copytree(self.project_dir(project_id), self.project_dir(copy_id))
+        return copy_id
+
+    def project_dir(self, project_id: str) -> Path:
+        """Files kept with a project (runtime/initial_weights.py): copied with it, deleted with it."""
+        return self.home / "projects" / project_id
 
     def delete_project(self, project_id: str) -> None:
-        """Deletes the project, its versions, its runs, their metrics and checkpoint files."""
+        """Deletes the project, its versions, its files, its runs, their metrics and checkpoint files."""
         self._require_project(project_id)
         runs = [r.id for r in self.list_runs(project_id)]
         with self._tx() as db:
             db.executemany("DELETE FROM metrics WHERE run_id=?", [(r,) for r in runs])
             db.execute("DELETE FROM runs WHERE project_id=?", (project_id,))
             db.execute("DELETE FROM projects WHERE id=?", (project_id,))
+        shutil.rmtree(self.project_dir(project_id), ignore_errors=True)
         for run_id in runs:
             shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
 

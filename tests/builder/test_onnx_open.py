@@ -1,0 +1,90 @@
+"""Opening an .onnx file from the Projects menu (AppTest): a LeNet-5 exported by the runtime becomes a
+new project with its weights kept; a corrupt file and an unknown operator are messages on the page."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+import torch
+from onnx import helper
+
+from builder import markdown, projects
+from runtime import initial_weights
+from runtime.graph import load_project
+from runtime.onnx.project_export import SampleData, export_project, generated_samples
+from runtime.projects import compile_project
+from tests.builder.test_app import home, run, start  # noqa: F401  (home is a fixture)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def lenet5_onnx() -> tuple[bytes, dict[str, torch.Tensor]]:
+    """The LeNet-5 template exported (and verified) by the runtime, and the weights inside it."""
+    project = load_project(ROOT / "runtime" / "templates" / "lenet5.json")
+    compiled = compile_project(project)
+    torch.manual_seed(0)
+    weights = compiled.build_module().state_dict()
+    data = SampleData(generated_samples(compiled, 3), "generated")
+    return export_project(project, compiled, weights, data=data).data, weights
+
+
+def unknown_operator_onnx() -> bytes:
+    """A valid model whose two Sin nodes and one Cos node have no layer in the catalog."""
+    nodes = [helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Sin", ["a"], ["b"]),
+             helper.make_node("Cos", ["b"], ["c"]), helper.make_node("Sin", ["c"], ["y"])]
+    graph = helper.make_graph(nodes, "trig", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=10)
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def upload_onnx(at, file_name: str, data: bytes):
+    uploader = next(u for u in at.get("file_uploader") if "onnx_upload" in u.proto.id)
+    uploader.set_value((file_name, data, "application/octet-stream"))
+    return run(at)
+
+
+def errors(at) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def test_an_exported_lenet5_opens_as_a_new_project_with_its_weights(home):
+    data, weights = lenet5_onnx()
+    at = start()
+    at = upload_onnx(at, "my lenet.onnx", data)
+    assert not errors(at)
+    ws = at.session_state["workspace"]
+    assert ws.project.name == "my lenet" and ws.project_id
+    assert at.query_params["project"] == ws.project_id
+    types = [n.type for n in ws.graph.nodes]
+    assert types.count("Conv2d") == 2 and types.count("Linear") == 3 and types[0] == "Input"
+    assert len({n.position for n in ws.graph.nodes}) == len(ws.graph.nodes)        # laid out, no pile
+    saved = projects.store().load_project(ws.project_id)
+    assert [(n.id, n.type, n.params) for n in saved.graph.nodes] == [(n.id, n.type, n.params) for n in ws.graph.nodes]
+    kept = initial_weights.find(projects.store(), ws.project_id)
+    assert kept.source == "my lenet.onnx" and kept.fit(compile_project(ws.project))
+    original = sorted(weights.values(), key=lambda t: (tuple(t.shape), float(t.sum())))
+    imported = sorted(kept.weights.values(), key=lambda t: (tuple(t.shape), float(t.sum())))
+    assert all(torch.equal(a, b) for a, b in zip(original, imported)) and len(original) == len(imported)
+
+
+def test_a_corrupt_file_is_a_message_and_opens_nothing(home):
+    at = start()
+    before = at.session_state["workspace"]
+    at = upload_onnx(at, "broken.onnx", b"\x08\x07 this is not protobuf \xff\xff")
+    [message] = errors(at)
+    assert message.startswith(markdown.escape("broken.onnx was not opened: broken.onnx is not an ONNX model"))
+    assert at.session_state["workspace"] is before and not projects.store().list_projects()
+    at.button(key="onnx_refusal_dismiss").click()
+    assert not errors(run(at))
+
+
+def test_unknown_operators_are_listed_by_name_and_count(home):
+    at = start()
+    at = upload_onnx(at, "trig.onnx", unknown_operator_onnx())
+    [message] = errors(at)
+    assert "Sin" in message and "x2" in message and "Cos" in message, message
+    assert not projects.store().list_projects() and not (home / "projects").exists()
+    at = upload_onnx(at, "lenet.onnx", lenet5_onnx()[0])          # the next good file clears the message
+    assert not errors(at) and at.session_state["workspace"].project.name == "lenet"
