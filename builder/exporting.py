@@ -1,6 +1,7 @@
 """Export: a verified ONNX file (with its verification figures and a passed/failed badge), a bundle zip,
 the PyTorch code and the weights, each a download button. The trained run's weights are used when
-there is one; otherwise the graph is exported with freshly initialized weights."""
+there is one; otherwise the weights of the ONNX model the project was imported from, while they fit
+the graph (runtime/initial_weights.py); otherwise freshly initialized weights."""
 from __future__ import annotations
 
 import re
@@ -13,6 +14,7 @@ from safetensors.torch import save as safetensors_bytes
 from builder import markdown, run_control, trained_model
 from builder.projects import store
 from builder.workspace import Workspace
+from runtime import initial_weights
 from runtime.codegen import generate
 from runtime.compiler import Compiled
 from runtime.graph import Project
@@ -35,7 +37,8 @@ class Source:
 
 
 def source_for(ws: Workspace, run_id: str | None) -> Source:
-    """The run's trained model when it has a checkpoint and is not training, else the canvas's graph."""
+    """The run's trained model when it has a checkpoint and is not training, else the canvas's graph (with
+    its imported weights while they fit)."""
     job = run_control.registry().job(run_id) if run_id else None
     if run_id is not None and not (job is not None and job.live):
         try:
@@ -47,8 +50,15 @@ def source_for(ws: Workspace, run_id: str | None) -> Source:
                           project, trained.compiled, trained.weights())
         except trained_model.NotTrainedYet:
             pass
-    return Source(f"graph:{ws.token}:{ws.revision}", "the graph on the canvas, untrained (fresh weights)",
-                  ws.project, compile_project(ws.project), None)
+    compiled = compile_project(ws.project)
+    kept = initial_weights.find(store(), ws.project_id)
+    if kept is not None and kept.fit(compiled):
+        return Source(f"graph:{ws.token}:{ws.revision}:{kept.path}",
+                      f"the graph on the canvas with the weights imported from {kept.source}",
+                      ws.project, compiled, kept.weights)
+    fresh = "untrained (fresh weights)" if kept is None else \
+        f"with fresh weights (those imported from {kept.source} no longer fit the edited graph)"
+    return Source(f"graph:{ws.token}:{ws.revision}", f"the graph on the canvas, {fresh}", ws.project, compiled, None)
 
 
 def file_stem(project: Project) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from builder.projects import store
 from builder.workspace import Workspace
+from runtime import initial_weights
 from runtime.jobs import Job, JobRegistry, RunSpec
 from runtime.projects import compile_project
 from runtime.store import Store, data_dir
@@ -34,7 +35,8 @@ def registry() -> JobRegistry:
 
 
 def start(ws: Workspace) -> Job:
-    """Trains the open project as it is now (later canvas edits do not touch the run).
+    """Trains the open project as it is now (later canvas edits do not touch the run), from the weights
+    of the ONNX model it was imported from while they fit the graph, else from fresh ones.
 
     ConfigError when there is no dataset, the graph has errors or a setting is invalid; JobError when
     the project already has a live run."""
@@ -50,7 +52,10 @@ def start(ws: Workspace) -> Job:
     project = ws.project.copy()
     dataset = dict(project.dataset)
     number = len(store().list_runs(ws.project_id)) + 1
-    return registry().submit(ws.project_id, RunSpec(project.to_dict(), dataset, config.to_dict()),
+    kept = initial_weights.find(store(), ws.project_id)       # an imported model's weights, while they fit
+    start_from = str(kept.path) if kept is not None and kept.fit(compiled) else None
+    return registry().submit(ws.project_id, RunSpec(project.to_dict(), dataset, config.to_dict(),
+                                                    resume_from=start_from, fork=start_from is not None),
                              name=f"run {number}", project_version=version)
 
 

@@ -171,7 +171,8 @@ class Trainer:
     # ------------------------------------------------------------------ run
     def fit(self, resume_from: str | Path | None = None, fork: bool = False) -> TrainResult:
         """Trains to the configured epochs; `resume_from` continues a checkpoint exactly, or with
-        `fork=True` starts new settings from its weights (and optimizer state where it fits)."""
+        `fork=True` starts new settings from its weights (and optimizer state where it fits; a
+        checkpoint of weights only, as runtime/initial_weights.py keeps, starts from epoch 0)."""
         self._setup()
         if resume_from is not None:
             self._restore(resume_from, fork)
@@ -394,6 +395,9 @@ class Trainer:
         except RuntimeError as e:
             raise checkpoints.CheckpointError(
                 f"Checkpoint {source} does not fit this model (was the graph changed?): {e}") from None
+        if fork and "position" not in state:    # weights only (an imported model's): a first run from them
+            torch.manual_seed(self.config.seed)
+            return
         pos = state["position"]
         if fork:
             self.epoch_offset = pos["epoch_offset"] + pos["epoch"]

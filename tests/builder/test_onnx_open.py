@@ -8,7 +8,7 @@ import onnx
 import torch
 from onnx import helper
 
-from builder import markdown, projects
+from builder import exporting, markdown, projects
 from runtime import initial_weights
 from runtime.graph import load_project
 from runtime.onnx.project_export import SampleData, export_project, generated_samples
@@ -67,6 +67,11 @@ def test_an_exported_lenet5_opens_as_a_new_project_with_its_weights(home):
     original = sorted(weights.values(), key=lambda t: (tuple(t.shape), float(t.sum())))
     imported = sorted(kept.weights.values(), key=lambda t: (tuple(t.shape), float(t.sum())))
     assert all(torch.equal(a, b) for a, b in zip(original, imported)) and len(original) == len(imported)
+    source = exporting.source_for(ws, None)                   # no run yet: export offers the imported weights
+    assert source.weights is kept.weights and "imported from my lenet.onnx" in source.label
+    ws.set_param("linear3", "out_features", 7)                 # an edit the weights no longer fit
+    source = exporting.source_for(ws, None)
+    assert source.weights is None and "no longer fit" in source.label
 
 
 def test_a_corrupt_file_is_a_message_and_opens_nothing(home):
