@@ -13,6 +13,9 @@ ratios measured in this one run.
 - hand_written: a straightforward loop with torch.optim defaults.
 - keras: Keras 3 `fit` (torch backend) on the module wrapped in TorchModuleWrapper, Keras's optimizer.
 - lightning: Lightning `Trainer.fit` over a shuffled DataLoader of a TensorDataset.
+- ceiling: forward and backward only (no optimizer step, no loop bookkeeping), the same batches. No
+  loop can beat this: `ceiling / hand_written` is the most any trainer can gain over the hand-written
+  loop without changing the model's arithmetic.
 
 Also: "start" to first loss point with a warm app process, through the background job registry (the
 run in its own process, forked from the registry's warm fork server).
@@ -76,6 +79,18 @@ def hand_loop(model, x, y, cfg: TrainConfig, epochs: int, fused: bool) -> None:
             opt.step()
 
 
+def forward_backward_only(model, x, y, cfg: TrainConfig, epochs: int) -> None:
+    g = torch.Generator().manual_seed(0)
+    model.train()
+    for _ in range(epochs):
+        perm = torch.randperm(len(x), generator=g)
+        for i in range(0, len(x), cfg.batch_size):
+            idx = perm[i:i + cfg.batch_size]
+            for p in model.parameters():
+                p.grad = None
+            F.cross_entropy(model(x[idx]), y[idx]).backward()
+
+
 def run_layerboard(model, x, y, cfg: TrainConfig, epochs: int, store: Store, run: str) -> None:
     from types import SimpleNamespace
     data = SimpleNamespace(x_train=x, y_train=y)
@@ -124,7 +139,8 @@ def bench_case(label, template, dataset, n, epochs, rounds, store, peers) -> dic
     run = store.create_run(cfg.to_dict())     # created when Train is pressed, before the run starts
     variants = {"layerboard": lambda m: run_layerboard(m, x, y, cfg, epochs, store, run),
                 "bare_fused": lambda m: hand_loop(m, x, y, cfg, epochs, fused=True),
-                "hand_written": lambda m: hand_loop(m, x, y, cfg, epochs, fused=False)}
+                "hand_written": lambda m: hand_loop(m, x, y, cfg, epochs, fused=False),
+                "ceiling": lambda m: forward_backward_only(m, x, y, cfg, epochs)}
     if "keras" in peers:
         variants["keras"] = lambda m: run_keras(m, x, y, cfg, epochs)
     if "lightning" in peers:
@@ -151,6 +167,8 @@ def bench_case(label, template, dataset, n, epochs, rounds, store, peers) -> dic
     for name in names:
         print(f"  {name:<13} {c[name]:>9,.0f} samples/cpu-s  {w[name]:>9,.0f} samples/s wall   "
               f"layerboard / {name}: {c['layerboard'] / c[name]:.2f}x cpu  {w['layerboard'] / w[name]:.2f}x wall")
+    print(f"  ceiling for any loop over hand_written (forward + backward only): "
+          f"{c['ceiling'] / c['hand_written']:.2f}x cpu")
     print(f"  live metrics cost (layerboard vs the same loop without metrics): "
           f"{100 * (1 - c['layerboard'] / c['bare_fused']):+.1f}% cpu  {100 * (1 - w['layerboard'] / w['bare_fused']):+.1f}% wall")
     return c
