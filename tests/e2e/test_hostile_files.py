@@ -14,7 +14,8 @@ def upload(app: App, path) -> str:
     """Opens the file through the Projects menu; returns the message the app shows."""
     app.main().get_by_role("button", name="Projects").click()
     menu = app.page.locator('[data-testid="stPopoverBody"]')       # the panel's data upload has its own
-    menu.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    uploader = menu.locator('[data-testid="stFileUploader"]').filter(has_text="Open a project file")
+    uploader.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
     app.settle()
     toast = app.page.locator('[data-testid="stToast"]').filter(has_text=path.name)   # toasts stack up
     toast.wait_for(timeout=30_000)
