@@ -36,6 +36,11 @@ def _finite(points: list[tuple[int, float]]) -> tuple[list[int], list[float]]:
     return [s for s, _ in kept], [v for _, v in kept]
 
 
+def _mode(steps: Sequence[int]) -> str:
+    """Short series get markers: a one-epoch run's single validation point is otherwise invisible."""
+    return "lines" if len(steps) > 12 else "lines+markers"
+
+
 def curves(series: Series, names: Sequence[tuple[str, str]], title: str, y_title: str = "",
            log_y: bool = False) -> go.Figure:
     """Lines for the given (metric name, legend label) pairs that have points."""
@@ -43,8 +48,7 @@ def curves(series: Series, names: Sequence[tuple[str, str]], title: str, y_title
     for i, (name, label) in enumerate(names):
         steps, values = _finite(series.get(name, []))
         if steps:
-            mode = "lines" if len(steps) > 12 else "lines+markers"
-            fig.add_trace(go.Scatter(x=steps, y=values, name=label, mode=mode,
+            fig.add_trace(go.Scatter(x=steps, y=values, name=label, mode=_mode(steps),
                                      line=dict(color=COLOURS[i % len(COLOURS)], width=1.6)))
     if log_y:
         fig.update_yaxes(type="log")
@@ -138,7 +142,7 @@ def overlay_figure(runs: dict[str, Series], metric: str) -> go.Figure:
     fig = go.Figure()
     for i, (label, series) in enumerate(runs.items()):
         steps, values = _finite(series.get(metric, []))
-        fig.add_trace(go.Scatter(x=steps, y=values, name=label, mode="lines",
+        fig.add_trace(go.Scatter(x=steps, y=values, name=label, mode=_mode(steps),
                                  line=dict(color=COLOURS[i % len(COLOURS)])))
     return _layout(fig, metric)
 
