@@ -1,14 +1,11 @@
 """Open an .onnx file through the Projects menu's uploader: a refusal is a message on the page; an
 exported LeNet-5 opens on the canvas as a new project, its nodes showing their output shapes."""
-import sys
 from pathlib import Path
 
 import pytest
 
 from driver import App
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.builder.test_onnx_open import lenet5_onnx, unknown_operator_onnx  # noqa: E402
+from tests.builder.test_onnx_open import lenet5_onnx, unknown_operator_onnx
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
 
