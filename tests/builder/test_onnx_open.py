@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import onnx
+import pytest
 import torch
-from onnx import helper
+from onnx import helper, numpy_helper
 
 from builder import exporting, markdown, projects
 from runtime import initial_weights
+from runtime.onnx import files
 from runtime.graph import load_project
 from runtime.onnx.project_export import SampleData, export_project, generated_samples
 from runtime.projects import compile_project
@@ -93,3 +96,27 @@ def test_unknown_operators_are_listed_by_name_and_count(home):
     assert not projects.store().list_projects() and not (home / "projects").exists()
     at = upload_onnx(at, "lenet.onnx", lenet5_onnx()[0])          # the next good file clears the message
     assert not errors(at) and at.session_state["workspace"].project.name == "lenet"
+
+
+def external_data_onnx() -> bytes:
+    """A Linear whose weight lives in a side file, which an upload cannot bring along."""
+    weight = numpy_helper.from_array(np.ones((3, 4), np.float32), "w")
+    weight.ClearField("raw_data")
+    weight.data_location = onnx.TensorProto.EXTERNAL
+    weight.external_data.add(key="location", value="../../etc/weights.bin")
+    graph = helper.make_graph([helper.make_node("Gemm", ["x", "w"], ["y"], transB=1)], "side",
+                              [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 3])], [weight])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=10).SerializeToString()
+
+
+@pytest.mark.parametrize("case", ["external data", "too large"])
+def test_external_data_and_oversized_files_are_refused_with_the_importers_message(home, monkeypatch, case):
+    data, expected = external_data_onnx(), "keeps its weights in a separate data file"
+    if case == "too large":
+        monkeypatch.setattr(files, "MAX_ONNX_BYTES", 100)
+        data, expected = lenet5_onnx()[0], "at most 100 bytes are imported"
+    at = upload_onnx(start(), "model.onnx", data)
+    [message] = errors(at)
+    assert markdown.escape(expected) in message, message
+    assert not projects.store().list_projects()
