@@ -104,7 +104,8 @@ def _input_shape(graph_input, given, metadata, inputs) -> tuple[int, ...]:
         if fallback is None or len(fallback) != len(sample):
             raise UnsupportedModel(
                 f"The model's input {graph_input.name!r} leaves sizes open ({[d or '?' for d in sample]}): "
-                "give one sample's shape, e.g. --input-shape 50 for 50 steps.")
+                "give one sample's shape, e.g. 50 for 50 steps (`--input-shape 50` on the command line, "
+                "the Sample shape field beside the app's ONNX upload).")
         sample = [s if s is not None else int(f) for s, f in zip(sample, fallback)]
     batch = dims[0].dim_value if dims[0].HasField("dim_value") else PROBE_BATCH
     if inputs is not None:

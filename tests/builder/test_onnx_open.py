@@ -120,3 +120,29 @@ def test_external_data_and_oversized_files_are_refused_with_the_importers_messag
     [message] = errors(at)
     assert markdown.escape(expected) in message, message
     assert not projects.store().list_projects()
+
+
+def open_length_onnx() -> bytes:
+    """A sequence model whose number of steps the file leaves open."""
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "steps",
+                              [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["batch", "steps", 3])],
+                              [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["batch", "steps", 3])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=10).SerializeToString()
+
+
+def test_a_model_with_open_sizes_asks_for_a_sample_shape_and_opens_with_it(home):
+    at = upload_onnx(start(), "steps.onnx", open_length_onnx())
+    [message] = errors(at)
+    assert markdown.escape("leaves sizes open") in message and "Sample shape" in message
+    at.text_input(key="onnx_sample_shape").input("50, three")
+    [message] = errors(run(at))
+    assert markdown.escape("is not a list of positive sizes") in message
+    at.text_input(key="onnx_sample_shape").input("50 3")
+    at = run(at)
+    assert not errors(at)
+    ws = at.session_state["workspace"]
+    assert ws.project.name == "steps" and ws.graph.node("input").params["shape"] == [50, 3]
+    assert [n.type for n in ws.graph.nodes] == ["Input", "ReLU", "Output"]
+    at.text_input(key="onnx_sample_shape").input("60 3")         # after a success, a new shape waits for a file
+    run(at)
+    assert len(projects.store().list_projects()) == 1
