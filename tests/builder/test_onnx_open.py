@@ -10,7 +10,7 @@ import pytest
 import torch
 from onnx import helper, numpy_helper
 
-from builder import exporting, markdown, projects
+from builder import exporting, markdown, onnx_open, projects, run_control
 from runtime import initial_weights
 from runtime.onnx import files
 from runtime.graph import load_project
@@ -146,3 +146,28 @@ def test_a_model_with_open_sizes_asks_for_a_sample_shape_and_opens_with_it(home)
     at.text_input(key="onnx_sample_shape").input("60 3")         # after a success, a new shape waits for a file
     run(at)
     assert len(projects.store().list_projects()) == 1
+
+
+def mlp_onnx() -> bytes:
+    project = load_project(ROOT / "runtime" / "templates" / "mlp.json")
+    compiled = compile_project(project)
+    return export_project(project, compiled, data=SampleData(generated_samples(compiled, 3), "generated")).data
+
+
+def test_train_starts_from_the_imported_weights_while_they_fit(home):
+    try:
+        ws, _ = onnx_open.open_model(mlp_onnx(), "mlp.onnx")
+        assert ws.project.dataset == {"name": "digits"}               # the export named its dataset
+        ws.project.training = {"epochs": 1}
+        kept = initial_weights.find(projects.store(), ws.project_id)
+        first = run_control.start(ws)
+        assert first.wait(120) and first.status == "completed"
+        assert projects.store().run(first.id).parent_checkpoint == str(kept.path)
+        ws.set_param("linear1", "out_features", 20)                   # no longer fits: a fresh start
+        second = run_control.start(ws)
+        assert second.wait(120) and second.status == "completed"
+        assert projects.store().run(second.id).parent_checkpoint is None
+    finally:
+        for job in run_control.registry().jobs():
+            job.stop()
+            job.wait(30)
