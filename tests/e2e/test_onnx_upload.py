@@ -15,6 +15,7 @@ def open_onnx(app: App, path: Path, answer) -> str:
     app.main().get_by_role("button", name="Projects").click()
     menu = app.page.locator('[data-testid="stPopoverBody"]')
     uploader = menu.locator('[data-testid="stFileUploader"]').filter(has_text="Open an ONNX model")
+    app.page.shoot(f"projects-menu-before-{path.stem}")
     uploader.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
     answer.wait_for(timeout=90_000)
     text = answer.inner_text()
