@@ -96,7 +96,7 @@ def test_train_watch_stop_resume_results_playground_export(server, page):
 def test_a_reload_during_training_finds_the_run_still_live(server, page):
     app = TrainApp(page, server.url)
     app.open()
-    start_training(app)
+    start_training(app, epochs=50)         # in its own process a run is fast: this one outlasts the reload
     before = app.chart_last_step("Loss")
     app.reload()
     app.tab("Data & training", settle=False)
