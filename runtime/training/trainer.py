@@ -4,7 +4,7 @@ Hot path per step: slice a batch by index, forward, loss, backward, (clip), opti
 loss stays on the device (a list of scalar tensors) and is read once per `log_every` steps (and at
 steps 1, 2, 4, 8 so the first curve point shows at once): one sync gives every step's value, the
 NaN check and the per-layer gradient norms. Weight norms and dead ReLUs (counted on an epoch's
-last training batch through forward hooks, so no extra forward pass is spent on them) are sampled
+last full training batch through forward hooks, so no extra forward pass is spent on them) are sampled
 at epoch ends at most every `HEALTH_INTERVAL_S` seconds, and always on the first and last epoch:
 charts refresh about once a second, and on models with millisecond epochs measuring every epoch
 would cost several percent of the training time.
@@ -34,6 +34,9 @@ EARLY_CHECKS = (1, 2, 4, 8)
 # even if ReLUs then die and it settles at a finite, useless plateau.
 EXPLODED = 1e4
 HEALTH_INTERVAL_S = 0.25
+# "Zero for every sample of the batch" says nothing about a unit on a handful of samples: with
+# batch size 1 most ReLUs would count as dead. Smaller batches report no dead-ReLU share.
+DEAD_MIN_BATCH = 16
 
 
 @dataclass
@@ -148,6 +151,9 @@ class Trainer:
         self.pending_sizes: list[int] = []                 # their batch sizes
         self.dead: dict[str, float] = {}
         self.health_due = False                            # this epoch end samples weight norms and dead ReLUs
+        # Health is sampled at the epoch's last full batch (a last partial batch may hold one sample).
+        self.health_batch = max(0, len(self.x) // cfg.batch_size - 1)
+        self.count_dead = cfg.batch_size // size >= DEAD_MIN_BATCH
         self.health_at = -math.inf                         # perf_counter of the last sample
         self.batch_listeners = [cb for cb in self.callbacks
                                 if type(cb).on_batch_end is not Callback.on_batch_end]
@@ -239,7 +245,7 @@ class Trainer:
                 xb, yb = self.x[idx], self.y[idx]
                 if self.augment is not None:
                     xb = self.augment(xb, self.aug_generator)
-                if i == self.steps_per_epoch - 1 and self._sample_health():
+                if i == self.health_batch and self._sample_health() and self.count_dead:
                     with health.DeadUnits(self.model) as dead:
                         loss = self._train_step(xb, yb, self.hooked_model)
                     self.dead = dead.fractions
@@ -257,7 +263,7 @@ class Trainer:
         return True
 
     def _sample_health(self) -> bool:
-        """Decides, at an epoch's last batch, whether this epoch end measures the layers' health."""
+        """Decides, at an epoch's last full batch, whether this epoch end measures the layers' health."""
         now = time.perf_counter()
         last = self.epoch == self.config.epochs - 1
         self.health_due = last or now - self.health_at >= HEALTH_INTERVAL_S

@@ -43,6 +43,25 @@ def test_layer_health_is_sampled_at_most_every_interval_and_always_on_the_first_
     assert len(history.values("val/loss")) == 6          # the epoch's other figures are never skipped
 
 
+def test_dead_relus_are_counted_on_a_full_batch_and_not_on_tiny_ones(monkeypatch):
+    from runtime.training import health
+    sizes = []
+
+    class Recording(health.DeadUnits):
+        def __enter__(self):
+            self._hooks.append(self.model.register_forward_pre_hook(lambda _m, args: sizes.append(len(args[0]))))
+            return super().__enter__()
+    monkeypatch.setattr(health, "DeadUnits", Recording)
+    data = quadrants()
+    data.x_train, data.y_train = data.x_train[:65], data.y_train[:65]      # 4 batches of 16 and one of 1
+    history = History()
+    Trainer(NamedClassifier(), data, TrainConfig(epochs=2, batch_size=16), callbacks=[history]).fit()
+    assert sizes == [16, 16] and len(history.values("dead_relu/relu_1")) == 2
+    history = History()
+    Trainer(NamedClassifier(), data, TrainConfig(epochs=2, batch_size=4), callbacks=[history]).fit()
+    assert "dead_relu/relu_1" not in history.series and len(history.values("weight_norm/dense_1")) == 2
+
+
 def test_same_seed_same_curve_other_seed_other_curve():
     def curve(seed):
         h = History()
