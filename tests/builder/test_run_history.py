@@ -2,21 +2,10 @@
 settings; a fork changes any of them; bad input is named and starts nothing."""
 from __future__ import annotations
 
-import pytest
-
 from builder import run_control, settings_form
 from builder.markdown import escape
 from builder.projects import store
 from training_app import open_template, run, set_setting, texts, train, wait_for_run
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("LAYERBOARD_HOME", str(tmp_path))
-    yield tmp_path
-    for job in run_control.registry().jobs():
-        job.stop()
-        job.wait(30)
 
 
 def fork_widget(at, run_id: str, name: str):

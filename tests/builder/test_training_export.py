@@ -9,22 +9,12 @@ import zipfile
 
 import numpy as np
 import onnxruntime as ort
-import pytest
 import torch
 from safetensors.torch import load as load_safetensors
 
 from builder import exporting, run_control, trained_model
 from builder.projects import store
 from training_app import open_template, set_setting, train, wait_for_run, workspace
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("LAYERBOARD_HOME", str(tmp_path))
-    yield tmp_path
-    for job in run_control.registry().jobs():
-        job.stop()
-        job.wait(30)
 
 
 def test_the_bundle_holds_a_verified_onnx_file_and_code_that_agree_with_the_run(home, tmp_path):

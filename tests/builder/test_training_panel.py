@@ -2,21 +2,10 @@
 the end with its curves, results and export, a diverging run, a reload, two sessions at once."""
 from __future__ import annotations
 
-import pytest
-
 from builder import run_control
 from runtime.training import describe
 from training_app import (charts, open_template, run, set_setting, texts, train, wait_for_run, widget,
                           workspace)
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("LAYERBOARD_HOME", str(tmp_path))
-    yield tmp_path
-    for job in run_control.registry().jobs():       # no run outlives its test
-        job.stop()
-        job.wait(30)
 
 
 def test_the_settings_form_is_generated_from_trainconfig_and_edits_the_project(home):

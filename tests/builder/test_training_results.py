@@ -19,15 +19,6 @@ from runtime.graph import Edge, Graph, Node
 from training_app import charts, open_template, run, set_setting, texts, train, wait_for_run, workspace
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("LAYERBOARD_HOME", str(tmp_path))
-    yield tmp_path
-    for job in run_control.registry().jobs():
-        job.stop()
-        job.wait(30)
-
-
 def trained_app(epochs: int = 2, **settings):
     at = open_template("mlp")
     set_setting(at, "epochs", epochs)
