@@ -105,6 +105,7 @@ class Trainer:
             torch.set_num_threads(cfg.threads)
         self.device = resolve_device(cfg.device)
         self.model.to(self.device)
+        self.model.train()                 # dropout and batch norm in training mode, whatever the model was left in
         move = lambda t: None if t is None else t.to(self.device)   # noqa: E731
         d = self.data
         self.x, self.y = move(d.x_train), move(d.y_train)

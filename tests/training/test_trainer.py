@@ -62,6 +62,15 @@ def test_dead_relus_are_counted_on_a_full_batch_and_not_on_tiny_ones(monkeypatch
     assert "dead_relu/relu_1" not in history.series and len(history.values("weight_norm/dense_1")) == 2
 
 
+def test_a_model_left_in_eval_mode_trains_in_training_mode():
+    model = mlp(dropout=0.5)
+    model.eval()
+    modes = []
+    model.register_forward_pre_hook(lambda m, _args: modes.append(m.training))
+    Trainer(model, quadrants(), TrainConfig(epochs=1, batch_size=100)).fit()
+    assert modes and all(modes[:5])                    # the training steps ran with dropout on
+
+
 def test_same_seed_same_curve_other_seed_other_curve():
     def curve(seed):
         h = History()
