@@ -1,10 +1,12 @@
-"""Plotly figures of a run: curves, learning rate, gradient heatmap, confusion matrix, predictions.
+"""Plotly figures of a run: curves, learning rate, gradient heatmap, confusion matrix, predictions;
+and the dataset's class balance as plain HTML.
 
 Pure functions from plain data (metric series `{name: [(step, value), ...]}`, lists) to figures:
 no Streamlit here, so tests can check what a figure holds.
 """
 from __future__ import annotations
 
+import html
 import math
 from typing import Sequence
 
@@ -157,7 +159,25 @@ def sequence_figure(samples: Sequence[tuple[Sequence[Sequence[float]], str]]) ->
     return _layout(fig, "Samples (first channel)", x_title="time step")
 
 
-def balance_figure(counts: dict[str, int]) -> go.Figure:
-    fig = go.Figure(go.Bar(x=list(counts), y=list(counts.values()), marker_color="#16a34a"))
-    fig.update_xaxes(type="category")
-    return _layout(fig, "Training samples per class", x_title="class", y_title="samples")
+def balance_bars(counts: dict[str, int]) -> str:
+    """The class balance as plain HTML bars (class names escaped). A Plotly chart here cost about a
+    second of every page open: the dataset preview is on the page from the start, and it was the
+    chart that made the browser load and compile plotly.js before the canvas could draw."""
+    top = max(counts.values(), default=0) or 1
+    bars = "".join(
+        f'<div title="{html.escape(str(name))}: {n:,} samples" style="flex:1;min-width:0;text-align:center">'
+        f'<div style="height:56px;display:flex;align-items:flex-end"><div style="width:100%;height:'
+        f'{max(1 if n else 0, round(56 * n / top))}px;background:#16a34a;border-radius:2px 2px 0 0"></div></div>'
+        f'<div style="font-size:0.7rem;overflow:hidden;text-overflow:ellipsis;white-space:nowrap">'
+        f'{html.escape(str(name))}</div></div>' for name, n in counts.items())
+    fewest, most = min(counts, key=counts.get, default=""), max(counts, key=counts.get, default="")
+    if not counts:
+        extremes = "no samples"
+    elif counts[fewest] == counts[most]:
+        extremes = f"{counts[most]:,} in each class"
+    else:
+        extremes = (f"fewest: {html.escape(str(fewest))} ({counts[fewest]:,}), "
+                    f"most: {html.escape(str(most))} ({counts[most]:,})")
+    return (f'<div class="class-balance"><div style="font-size:0.85rem;font-weight:600">Training samples per '
+            f'class</div><div style="display:flex;gap:3px">{bars}</div>'
+            f'<div style="font-size:0.75rem;color:#6b7280">{extremes}</div></div>')

@@ -194,8 +194,7 @@ def show_preview(kind: str, splits: Any) -> None:
             st.markdown(f"**{markdown.escape(sample['y'])}**: {markdown.escape(str(sample['x'])[:300])}")
     if splits.spec.task == "classification":
         counts = np.bincount(splits.y_train.numpy(), minlength=len(splits.class_names))
-        st.plotly_chart(charts.balance_figure(dict(zip(splits.class_names, counts.tolist()))),
-                        config=CHART_CONFIG, key="preview_balance")
+        st.markdown(charts.balance_bars(dict(zip(splits.class_names, counts.tolist()))), unsafe_allow_html=True)
 
 
 # --- settings -----------------------------------------------------------------------------------

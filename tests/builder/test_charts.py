@@ -14,3 +14,11 @@ def test_a_run_with_one_validation_point_shows_it_as_a_marker_in_the_overlay_and
 def test_curves_leave_out_points_that_are_not_finite():
     fig = charts.curves({"train/loss": [(1, 2.0), (2, math.nan), (3, 1.0)]}, [("train/loss", "train")], "loss")
     assert list(fig.data[0].x) == [1, 3] and list(fig.data[0].y) == [2.0, 1.0]
+
+
+def test_class_balance_bars_scale_to_the_largest_class_and_escape_names():
+    bars = charts.balance_bars({"<b>cat</b>": 50, "dog": 100, "eel": 0})
+    assert "&lt;b&gt;cat&lt;/b&gt;" in bars and "<b>cat</b>" not in bars
+    assert "height:28px" in bars and "height:56px;background" in bars and "height:0px" in bars
+    assert "fewest: eel (0), most: dog (100)" in bars
+    assert "350 in each class" in charts.balance_bars({"0": 350, "1": 350})

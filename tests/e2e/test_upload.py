@@ -55,7 +55,7 @@ def test_upload_a_csv_train_one_epoch_fork_and_reload(server, page):
     text = app.panel().inner_text()
     assert "Your upload measurements.csv: target column 'species', 2 classes, 2 features." in text
     assert "210 training · 45 validation · 45 test samples" in text
-    app.show(app.panel().locator(".js-plotly-plot").first)                 # class balance, under the table
+    app.show(app.panel().locator(".class-balance"))                         # class balance, under the table
     page.shoot("uploaded-preview")
 
     app.set_setting("epochs", 1)
