@@ -10,7 +10,7 @@ from builder.markdown import escape
 from runtime import datasets
 from runtime.datasets import uploads
 from tests.datasets.test_dataset_uploads import GOOD_ROWS, csv_bytes, npz_bytes, png, zip_bytes
-from training_app import charts, open_template, run, texts, train, wait_for_run, workspace
+from training_app import charts, class_balance, open_template, run, texts, train, wait_for_run, workspace
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_a_csv_upload_becomes_the_projects_dataset_and_trains(home):
     assert name.startswith("upload:") and ws.graph.node("input1").params["shape"] == [4]
     assert any(escape("Added shapes.csv → kind") in s for s in texts(at, "success"))
     assert picker(at).value == name and "Your data: shapes.csv → kind" in picker(at).options
-    assert "Training samples per class" in charts(at)                     # the same preview as samples
+    assert "Training samples per class" in class_balance(at)              # the same preview as samples
     table = next(d.value for d in at.dataframe if "target" in d.value.columns)
     assert set(table["target"]) <= {"big", "small"} and "colour" in table.columns
     assert ws.history.can_undo
@@ -72,7 +72,7 @@ def test_the_upload_survives_a_restart_and_a_new_session(home):
     datasets.CACHE.clear()                                            # as after a server restart
     again = open_template("", {"project": project_id})
     assert workspace(again).project.dataset["name"] == name and picker(again).value == name
-    assert "Training samples per class" in charts(again)
+    assert "Training samples per class" in class_balance(again)
     other = open_template("lenet5")                                   # another project can pick it too
     assert "Your data: shapes.csv → kind" in picker(other).options
 
@@ -107,7 +107,7 @@ def test_a_zip_of_image_folders_is_resized_on_request_and_previewed_as_images(ho
     run(at)
     ws = workspace(at)
     assert ws.project.dataset["name"].startswith("upload:") and ws.graph.node("input1").params["shape"] == [3, 8, 8]
-    assert len(at.get("image")) >= 8 and "Training samples per class" in charts(at)
+    assert len(at.get("image")) >= 8 and "Training samples per class" in class_balance(at)
 
 
 def test_a_project_naming_an_upload_kept_elsewhere_says_how_to_get_it_back(home):

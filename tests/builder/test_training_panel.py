@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from builder import run_control
 from runtime.training import describe
-from training_app import (charts, open_template, run, set_setting, texts, train, wait_for_run, widget,
-                          workspace)
+from training_app import (charts, class_balance, open_template, run, set_setting, texts, train, wait_for_run,
+                          widget, workspace)
 
 
 def test_the_settings_form_is_generated_from_trainconfig_and_edits_the_project(home):
@@ -37,8 +37,8 @@ def test_augmentation_is_typed_as_json_and_checked_against_the_data(home):
 def test_choosing_a_dataset_sizes_the_input_and_previews_it(home):
     at = open_template("mlp")
     assert workspace(at).project.dataset == {"name": "digits"}
-    balance = next(m for m in texts(at, "markdown") if "Training samples per class" in m)
-    assert "in each class" in balance or "fewest: " in balance
+    balance = class_balance(at)
+    assert "Training samples per class" in balance and ("in each class" in balance or "fewest: " in balance)
     assert len(at.get("image")) >= 8                                    # digit images
     box = next(s for s in at.selectbox if s.key and s.key.startswith("dataset_"))
     box.set_value("iris")

@@ -69,6 +69,11 @@ def texts(at: AppTest, kind: str) -> list[str]:
     return [e.value for e in getattr(at, kind)]
 
 
+def class_balance(at: AppTest) -> str:
+    """The dataset preview's class-balance bars (HTML in a markdown element); empty when not shown."""
+    return next((m.value for m in at.markdown if 'class="class-balance"' in m.value), "")
+
+
 def charts(at: AppTest) -> dict[str, dict]:
     """The Plotly figures on the page by title (AppTest shows them as elements with a JSON spec)."""
     out = {}
