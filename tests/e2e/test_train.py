@@ -30,7 +30,7 @@ def start_training(app: TrainApp, epochs: int = 2, batch_size: int = 1) -> None:
 def test_train_watch_stop_resume_results_playground_export(server, page):
     app = TrainApp(page, server.url)
     app.open()
-    start_training(app)
+    start_training(app, epochs=5)          # 17,500 steps: still running when Stop is pressed, even on a fast machine
     app.show(app.panel().locator(".js-plotly-plot"))
     page.shoot("training-live")
     first = app.chart_last_step("Loss")
@@ -113,11 +113,11 @@ def test_two_pages_train_at_once_without_mixing(server, page, browser, request):
     try:
         other = TrainApp(other_context.new_page(), server.url)
         first = TrainApp(page, server.url)
-        for app, batch_size in ((first, 2), (other, 4)):           # two signatures: 17,500 and 8,750 steps
+        for app, batch_size in ((first, 2), (other, 4)):           # two signatures: 175,000 and 87,500 steps
             app.open()
-            start_training(app, epochs=10, batch_size=batch_size)     # long runs: they overlap for sure
-        # 3,500 training samples, 10 epochs: 17,500 steps at batch 2, 8,750 at batch 4.
-        app_steps = ((first, "/17500"), (other, "/8750"))
+            start_training(app, epochs=100, batch_size=batch_size)    # long runs: they overlap and outlast the test
+        # 3,500 training samples, 100 epochs: 175,000 steps at batch 2, 87,500 at batch 4.
+        app_steps = ((first, "/175000"), (other, "/87500"))
         for app, steps in app_steps:
             app.wait_for(lambda: steps in app.progress_text(), 30, f"{steps} steps in the progress bar")
         assert all("running" in app.status_line() for app, _ in app_steps)   # both at the same time
