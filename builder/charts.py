@@ -16,6 +16,8 @@ Series = dict[str, list[tuple[int, float]]]
 HEIGHT = 260
 MAX_POINTS = 400
 MARGIN = dict(l=40, r=10, t=36, b=30)
+# Plotly options for every chart of the app: no mode bar (its buttons crowd small charts).
+CONFIG = {"displayModeBar": False}
 COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f")
 
 

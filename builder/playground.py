@@ -18,7 +18,6 @@ from runtime import datasets
 DRAW_SIZE = 196          # pixels of the drawing pad
 DIGIT_BOX = 20 / 28      # MNIST digits fill a 20x20 box centred in 28x28
 MAX_IMAGE_BYTES = 10_000_000
-CHART_CONFIG = {"displayModeBar": False}
 TOOLBAR_ROOM = '<div style="height:22px"></div>'   # the pad's toolbar floats above it
 
 
@@ -140,7 +139,7 @@ def _pick_test_sample(trained: trained_model.Trained) -> np.ndarray | None:
     index = st.number_input("Test sample number", 0, len(trained.splits.y_test) - 1, 0, key="playground_pick")
     x = trained.splits.x_test[int(index)].numpy()
     st.plotly_chart(charts.sequence_figure([(x.tolist(), "input")]), key="playground_sequence",
-                    config=CHART_CONFIG)
+                    config=charts.CONFIG)
     return x[None]
 
 
@@ -153,7 +152,7 @@ def _prediction(trained: trained_model.Trained, x: np.ndarray) -> None:
         st.markdown(f"Prediction: **{markdown.escape(names[best])}** with probability "
                     f"**{probabilities[best]:.4f}**")
         st.plotly_chart(charts.probability_figure(names, probabilities), key="playground_probabilities",
-                        config=CHART_CONFIG)
+                        config=charts.CONFIG)
     else:
         values = trained.values(tensor)[0].tolist()
         st.markdown("Prediction: " + ", ".join(f"**{v:.4g}**" for v in values))

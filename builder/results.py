@@ -13,7 +13,6 @@ from builder.projects import store
 from runtime import datasets
 
 WORST = 8
-CHART_CONFIG = {"displayModeBar": False}
 
 
 def picture(x: torch.Tensor, normalization: dict[str, Any] | None) -> np.ndarray:
@@ -78,7 +77,7 @@ def _classification(trained: trained_model.Trained, evaluation: Any) -> None:
     names = trained.splits.class_names or [str(i) for i in range(len(evaluation.report.confusion))]
     left, right = st.columns([1.3, 1])
     left.plotly_chart(charts.confusion_figure(evaluation.report.confusion, names), key="results_confusion",
-                      config=CHART_CONFIG)
+                      config=charts.CONFIG)
     right.dataframe(per_class_rows(evaluation.report, names), hide_index=True)
     st.markdown("**Worst classified test samples** (lowest probability for the true class)")
     y = trained.splits.y_test
@@ -97,7 +96,7 @@ def _classification(trained: trained_model.Trained, evaluation: Any) -> None:
             st.markdown(f"*{markdown.escape(caption)}*: {markdown.escape(words[:300])}")
     elif kind == "sequence":
         samples = [(x[i].tolist(), caption) for i, caption in zip(worst[:4], captions)]
-        st.plotly_chart(charts.sequence_figure(samples), key="results_worst_sequences", config=CHART_CONFIG)
+        st.plotly_chart(charts.sequence_figure(samples), key="results_worst_sequences", config=charts.CONFIG)
     else:
         features = trained.splits.feature_names or [f"x{j}" for j in range(x.shape[-1])]
         st.dataframe([{"result": c, **dict(zip(features, x[i].tolist()))} for i, c in zip(worst, captions)],
@@ -109,6 +108,6 @@ def _regression(trained: trained_model.Trained, evaluation: Any) -> None:
     predicted = trained.denormalize(evaluation.predictions)
     truth, predicted = truth[:, 0].tolist(), predicted[:, 0].tolist()
     if trained.task == "forecasting":
-        st.plotly_chart(charts.forecast_figure(truth, predicted), key="results_forecast", config=CHART_CONFIG)
+        st.plotly_chart(charts.forecast_figure(truth, predicted), key="results_forecast", config=charts.CONFIG)
     else:
-        st.plotly_chart(charts.scatter_figure(truth, predicted), key="results_scatter", config=CHART_CONFIG)
+        st.plotly_chart(charts.scatter_figure(truth, predicted), key="results_scatter", config=charts.CONFIG)

@@ -19,7 +19,6 @@ from runtime.training import ConfigError
 SELECT_KEY = "history_selected"     # + the number of runs: a new run resets the choice to the last two
 NOTICE_KEY = "history_notice"
 FIGURES = ("val/loss", "val/acc", "val/r2", "train/loss_epoch")
-CHART_CONFIG = {"displayModeBar": False}
 
 
 def run_rows(runs: list[RunInfo]) -> list[dict[str, Any]]:
@@ -91,8 +90,8 @@ def show(ws: Workspace) -> None:
     if selected:
         curves = {f"{r.name}": run_control.series(r.id, ["val/loss", "val/acc", "train/loss"]) for r in selected}
         left, right = st.columns(2)
-        left.plotly_chart(charts.overlay_figure(curves, "val/loss"), key="history_val_loss", config=CHART_CONFIG)
-        right.plotly_chart(charts.overlay_figure(curves, "val/acc"), key="history_val_acc", config=CHART_CONFIG)
+        left.plotly_chart(charts.overlay_figure(curves, "val/loss"), key="history_val_loss", config=charts.CONFIG)
+        right.plotly_chart(charts.overlay_figure(curves, "val/acc"), key="history_val_acc", config=charts.CONFIG)
     if len(selected) >= 2:
         st.markdown("**What differs**")
         diff = settings_diff(selected)

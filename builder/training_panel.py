@@ -29,7 +29,6 @@ WATCH_KEY = "watched_runs"            # project id -> the run this session looks
 NOTICE_KEY = "training_notice"
 ENDED_STYLE = {"completed": "success", "early_stopped": "success", "stopped": "info",
                "interrupted": "warning", "diverged": "error", "failed": "error"}
-CHART_CONFIG = {"displayModeBar": False}
 
 
 # --- which run ----------------------------------------------------------------------------------
@@ -187,7 +186,7 @@ def show_preview(kind: str, splits: Any) -> None:
             row["target"] = sample["y"]
         st.dataframe(rows, hide_index=True, height=220)
     elif kind == "sequence":
-        st.plotly_chart(charts.sequence_figure([(s["x"], s["y"]) for s in samples]), config=CHART_CONFIG,
+        st.plotly_chart(charts.sequence_figure([(s["x"], s["y"]) for s in samples]), config=charts.CONFIG,
                         key="preview_sequences")
     else:
         for sample in samples[:5]:
@@ -252,11 +251,11 @@ def _live_view(run_id: str, was_live: bool) -> None:
         st.warning(hint.text)
     task = _task(info.dataset.get("name"))
     left, right = st.columns(2)
-    left.plotly_chart(charts.loss_figure(series), key="chart_loss", config=CHART_CONFIG)
-    right.plotly_chart(charts.metric_figure(series, task), key="chart_metric", config=CHART_CONFIG)
+    left.plotly_chart(charts.loss_figure(series), key="chart_loss", config=charts.CONFIG)
+    right.plotly_chart(charts.metric_figure(series, task), key="chart_metric", config=charts.CONFIG)
     left, right = st.columns(2)
-    left.plotly_chart(charts.lr_figure(series), key="chart_lr", config=CHART_CONFIG)
-    right.plotly_chart(charts.gradient_heatmap(series), key="chart_grads", config=CHART_CONFIG)
+    left.plotly_chart(charts.lr_figure(series), key="chart_lr", config=charts.CONFIG)
+    right.plotly_chart(charts.gradient_heatmap(series), key="chart_grads", config=charts.CONFIG)
 
 
 def _task(dataset_name: str | None) -> str:

@@ -83,7 +83,7 @@ def _adaptive(kind, dims, cls):
         expect_rank(kind, shapes[0], (_RANK[dims][0],), _RANK[dims][1], _RANK[dims][2])
 
     return Layer(kind, "Convolution",
-                 f"Averages each channel down to a fixed size (output_size; 1 = global average pooling), "
+                 "Averages each channel down to a fixed size (output_size; 1 = global average pooling), "
                  "whatever the input size.",
                  params=(Param("output_size", "int", 1, "Size of each output channel.", min=1, max=4096),),
                  construct=lambda p, s: Call(cls, dict(p)), check=check, key_params=("output_size",))

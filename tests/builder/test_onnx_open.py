@@ -16,7 +16,7 @@ from runtime.onnx import files
 from runtime.graph import load_project
 from runtime.onnx.project_export import SampleData, export_project, generated_samples
 from runtime.projects import compile_project
-from tests.builder.test_app import home, run, start  # noqa: F401  (home is a fixture)
+from tests.builder.test_app import run, start
 
 ROOT = Path(__file__).resolve().parents[2]
 

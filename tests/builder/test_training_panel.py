@@ -95,7 +95,7 @@ def test_a_fresh_session_reattaches_to_the_live_run(home):
     run(at)
     assert job.status == "paused"
     again = open_template("", query={"project": workspace(at).project_id})     # a reload: new session
-    assert f"**run 1** · paused" in texts(again, "markdown")
+    assert "**run 1** · paused" in texts(again, "markdown")
     again.button(key="stop").click()
     run(again)
     assert job.wait(30) and job.status == "stopped"

@@ -7,7 +7,6 @@ import re
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from builder import run_control, trained_model
@@ -16,7 +15,7 @@ from builder.projects import store
 from builder.run_history import graph_diff
 from builder.training_hints import health_colours
 from runtime.graph import Edge, Graph, Node
-from training_app import charts, open_template, run, set_setting, texts, train, wait_for_run, workspace
+from training_app import charts, open_template, run, set_setting, texts, train, wait_for_run
 
 
 def trained_app(epochs: int = 2, **settings):
