@@ -2,7 +2,7 @@
 TrainConfig, Train / Pause / Resume / Stop, and the live view (progress, curves, gradient heatmap,
 hints) as a fragment that refreshes every second only while a run is live.
 
-The run trains on its own thread (runtime.jobs); this page only reads its log. The watched run of
+The run trains in its own process (runtime.jobs); this page only reads its log. The watched run of
 each project is kept in the session; a fresh session (a reload) re-attaches to the project's live run.
 """
 from __future__ import annotations
