@@ -1,8 +1,10 @@
-"""`datasets`: list the sample datasets, or describe one (and, with --load, load it and show the splits)."""
+"""`datasets`: list the sample datasets and the uploads kept in the data directory, or describe one
+(and, with --load, load it and show the splits)."""
 from __future__ import annotations
 
 import json
 import sys
+from typing import Iterable
 
 from rich.console import Console
 from rich.table import Table
@@ -12,8 +14,9 @@ from runtime.datasets.registry import Dataset
 
 
 def register(commands) -> None:
-    p = commands.add_parser("datasets", help="list the sample datasets, or describe one: datasets NAME")
-    p.add_argument("name", nargs="?", help="a dataset id such as mnist; leave out to list them all")
+    p = commands.add_parser("datasets", help="list the sample datasets and your uploads, or describe one: "
+                                             "datasets NAME")
+    p.add_argument("name", nargs="?", help="a dataset id such as mnist or upload:<id>; leave out to list them all")
     p.add_argument("--load", action="store_true", help="also load it and show split sizes and normalization")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=_run)
@@ -33,16 +36,26 @@ def describe_dict(d: Dataset) -> dict:
 
 
 def _list(args, console: Console) -> int:
+    uploads = datasets.saved_uploads()
     if args.json:
-        print(json.dumps([describe_dict(d) for d in datasets.DATASETS.values()], indent=2))
+        print(json.dumps([describe_dict(d) for d in [*datasets.DATASETS.values(), *uploads]], indent=2))
         return 0
-    table = Table(title="Sample datasets (python -m runtime datasets NAME describes one)")
+    _table(console, "Sample datasets (python -m runtime datasets NAME describes one)", datasets.DATASETS.values())
+    if uploads:
+        _table(console, "Your uploads (train on one with --dataset upload:<id>)", uploads)
+    else:
+        console.print("No uploads yet: add your own data (CSV, NPZ or a zip of image folders) in the app's "
+                      "Data & training tab.", highlight=False)
+    return 0
+
+
+def _table(console: Console, title: str, rows: Iterable[Dataset]) -> None:
+    table = Table(title=title)
     for column in ("name", "task", "shape", "size", "source"):
         table.add_column(column)
-    for d in datasets.DATASETS.values():
+    for d in rows:
         table.add_row(d.id, d.task, _shape(d), d.size, d.source)
     console.print(table)
-    return 0
 
 
 def _describe(args, console: Console) -> int:

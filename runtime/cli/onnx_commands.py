@@ -95,7 +95,8 @@ def _import(args) -> int:
     layers = [n.type for n in imported.project.graph.nodes if n.type not in ("Input", "Output")]
     print(f"Imported {len(layers)} layers ({', '.join(sorted(set(layers)))}); matches onnxruntime within "
           f"{imported.max_abs_diff:.3g} (max abs diff).")
-    print(f"Wrote {target} and weights {stem}.safetensors; export again with --weights {stem}.json")
+    print(f"Wrote {target} and weights {stem}.safetensors; train from them or export them again with "
+          f"--weights {stem}.json")
     return 0
 
 

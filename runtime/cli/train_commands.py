@@ -37,6 +37,10 @@ def register(commands) -> None:
     p.add_argument("--lr", type=float)
     p.add_argument("--seed", type=int)
     p.add_argument("--threads", type=int, help="torch threads (default: the project's setting, else all cores)")
+    p.add_argument("--weights", metavar="CKPT",
+                   help="start from a checkpoint's weights (.json/.safetensors pair): an imported model's "
+                        "(python -m runtime import) starts at epoch 1; a run's, or --out's, continues "
+                        "its epoch count and optimizer state with these settings")
     p.add_argument("--out", help="folder for the trained weights, checkpoint, project and results")
     p.add_argument("--jsonl", action="store_true", help="stream metrics as JSON lines instead of a progress bar")
     p.set_defaults(run=_train)
@@ -62,7 +66,8 @@ def _train(args) -> int:
                  if v is not None}
     dataset = {"name": args.dataset} if args.dataset else None
     project_id = "file-" + hashlib.sha1(str(Path(args.file).resolve()).encode()).hexdigest()[:10]
-    return _run(project, project_id, dataset, overrides, args, run_id=None, checkpoint=None)
+    start = Path(args.weights) if args.weights else None
+    return _run(project, project_id, dataset, overrides, args, run_id=None, checkpoint=start, fork=True)
 
 
 def _resume(args) -> int:
@@ -83,7 +88,8 @@ def _resume(args) -> int:
 
 
 def _run(project: Project, project_id: str, dataset: dict | None, overrides: dict, args,
-         run_id: str | None, checkpoint: Path | None) -> int:
+         run_id: str | None, checkpoint: Path | None, fork: bool = False) -> int:
+    """Trains (or, from `checkpoint`, resumes exactly; with `fork`, starts from its weights)."""
     world = None
     try:
         world = World.from_env(overrides.get("device", project.training.get("device", "auto")))
@@ -101,7 +107,7 @@ def _run(project: Project, project_id: str, dataset: dict | None, overrides: dic
         control = RunControl()
         trainer = prepared.trainer(callbacks, control, world)
         with _ctrl_c_stops(control):
-            result = trainer.fit(resume_from=checkpoint)
+            result = trainer.fit(resume_from=checkpoint, fork=fork)
         test = trainer.evaluate("test") if len(prepared.splits.y_test) else None
         if main:
             _report(result, test, run_id, args)

@@ -3,6 +3,7 @@ import json
 
 from runtime import datasets
 from runtime.cli import main
+from runtime.store import HOME_ENV
 
 
 def test_list_shows_every_dataset_with_task_shape_and_source(capsys, monkeypatch):
@@ -13,6 +14,21 @@ def test_list_shows_every_dataset_with_task_shape_and_source(capsys, monkeypatch
         line = next(l for l in out.splitlines() if f" {d.id} " in l)
         assert d.task in line and d.source[:30] in line
     assert "1x28x28" in out and "52x1" in out
+
+
+def test_list_shows_the_uploads_kept_in_the_data_directory(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["datasets"]) == 0
+    assert "No uploads yet" in capsys.readouterr().out
+    rows = "".join(f"{i % 7},{i % 5},{'yes' if i % 3 else 'no'}\n" for i in range(60))
+    declared = datasets.save_upload(f"a,b,label\n{rows}".encode(), "toy.csv", target="label")
+    assert main(["datasets"]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if declared.id in l)
+    assert "classification" in line and "toy.csv" in line
+    assert main(["datasets", "--json"]) == 0
+    listed = {d["id"]: d for d in json.loads(capsys.readouterr().out)}
+    assert listed[declared.id]["classes"] == ["no", "yes"] and "mnist" in listed
 
 
 def test_describe_one_as_json_with_loaded_splits(capsys):

@@ -58,6 +58,38 @@ def test_train_with_a_progress_bar_ends_with_the_figures_and_how_to_resume(home,
     assert "completed: trained 1 epoch." in out and "test/acc" in out and "python -m runtime resume" in out
 
 
+def _json_lines(capsys) -> list[dict]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+
+
+def _first_loss(lines: list[dict]) -> float:
+    return next(x["train/loss"] for x in lines if "train/loss" in x)
+
+
+def test_train_starts_from_imported_or_trained_weights(home, tmp_path, capsys):
+    assert main(["train", str(FIXTURE), "--jsonl", "--epochs", "4", "--out", str(tmp_path / "out")]) == 0
+    fresh = _json_lines(capsys)
+    checkpoint = tmp_path / "out" / "checkpoint.json"
+    # a trained checkpoint: a fork that continues the epoch count from where it ended
+    assert main(["train", str(FIXTURE), "--jsonl", "--epochs", "1", "--weights", str(checkpoint)]) == 0
+    forked = _json_lines(capsys)
+    assert [x["epoch"] for x in forked if "epoch" in x] == [5.0]
+    assert _first_loss(forked) < 0.5 * _first_loss(fresh)
+    # a model that went out as ONNX and came back: its weights, a first run from them
+    assert main(["export", str(FIXTURE), "--onnx", str(tmp_path / "m.onnx"), "--weights", str(checkpoint)]) == 0
+    assert main(["import", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "imported.json")]) == 0
+    assert "--weights" in capsys.readouterr().out
+    assert main(["train", str(tmp_path / "imported.json"), "--dataset", "moons", "--jsonl", "--epochs", "1",
+                 "--weights", str(tmp_path / "imported-weights.json")]) == 0
+    imported = _json_lines(capsys)
+    assert [x["epoch"] for x in imported if "epoch" in x] == [1.0]
+    assert _first_loss(imported) < 0.5 * _first_loss(fresh)
+    # weights that do not fit, or no weights at all: a message, exit 1
+    assert main(["train", str(tmp_path / "imported.json"), "--dataset", "moons", "--weights",
+                 str(tmp_path / "nothing.json")]) == 1
+    assert "nothing" in capsys.readouterr().err
+
+
 def test_user_mistakes_exit_1_with_a_message(home, tmp_path, capsys):
     assert main(["train", str(tmp_path / "missing.json")]) == 1
     assert "Cannot read" in capsys.readouterr().err
