@@ -5,7 +5,7 @@ from __future__ import annotations
 from builder import run_control, settings_form
 from builder.markdown import escape
 from builder.projects import store
-from training_app import open_template, run, set_setting, texts, train, wait_for_run
+from training_app import open_tab, open_template, run, set_setting, texts, train, wait_for_run
 
 
 def fork_widget(at, run_id: str, name: str):
@@ -22,7 +22,7 @@ def trained_run(at) -> str:
     set_setting(at, "lr", 0.005)
     train(at)
     assert wait_for_run(at) == "completed"
-    run(at)
+    open_tab(at, "Runs")
     return run_control.registry().jobs()[-1].id
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from builder import run_control
 from runtime.training import describe
-from training_app import (charts, class_balance, open_template, run, set_setting, texts, train, wait_for_run,
-                          widget, workspace)
+from training_app import (charts, class_balance, open_tab, open_template, run, set_setting, texts, train,
+                          wait_for_run, widget, workspace)
 
 
 def test_the_settings_form_is_generated_from_trainconfig_and_edits_the_project(home):
@@ -61,10 +61,12 @@ def test_a_run_to_the_end_shows_curves_results_and_a_verified_export(home):
     loss = figures["Loss"]["data"]
     assert [t["name"] for t in loss] == ["train", "validation"] and len(loss[1]["x"]) == 2   # one per epoch
     assert figures["Gradient norm per layer (log10)"]["data"][0]["y"] == ["fc1", "fc2", "fc3"]
-    confusion = figures["Confusion matrix (test split)"]["data"][0]["z"]
+    open_tab(at, "Results")
+    confusion = charts(at)["Confusion matrix (test split)"]["data"][0]["z"]
     assert len(confusion) == 10 and sum(map(sum, confusion)) > 0
     metrics = {m.label: float(m.value) for m in at.metric if m.label.startswith("test/")}
     assert metrics["test/acc"] > 0.5
+    open_tab(at, "Export")
     at.button(key="export_onnx").click()
     run(at)
     assert any("verified: passed" in m for m in texts(at, "markdown"))
@@ -139,3 +141,13 @@ def test_a_third_run_waits_in_the_queue_with_its_position(home, monkeypatch):
     queued.stop()
     assert queued.wait(30)
     run_control._registry.cache_clear()
+
+
+
+def test_only_the_open_tab_runs(home):
+    at = open_template("mlp")
+    keys = lambda: {b.key for b in at.button} | {b.key for b in at.get("download_button")}
+    assert "train" in keys() and "export_onnx" not in keys()
+    open_tab(at, "Export")
+    assert {"export_onnx", "download_code"} <= keys() and "train" not in keys()
+    assert not any(s.key and s.key.startswith("dataset_") for s in at.selectbox)

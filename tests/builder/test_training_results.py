@@ -15,7 +15,7 @@ from builder.projects import store
 from builder.run_history import graph_diff
 from builder.training_hints import health_colours
 from runtime.graph import Edge, Graph, Node
-from training_app import charts, open_template, run, set_setting, texts, train, wait_for_run
+from training_app import charts, open_tab, open_template, run, set_setting, texts, train, wait_for_run
 
 
 def trained_app(epochs: int = 2, **settings):
@@ -52,10 +52,11 @@ def test_an_uploaded_picture_is_resized_and_a_bad_file_is_named():
 
 
 def test_results_playground_and_their_agreement_with_the_model(home):
-    at = trained_app()
+    at = open_tab(trained_app(), "Results")
     confusion = charts(at)["Confusion matrix (test split)"]["data"][0]["z"]
     trained = trained_model.load(store(), run_control.registry().jobs()[0].id)
     assert confusion == trained.evaluation().report.confusion
+    open_tab(at, "Playground")
     at.radio(key="playground_way").set_value("Pick a test image")
     run(at)
     at.number_input(key="playground_pick").set_value(3)
@@ -72,7 +73,7 @@ def test_run_history_compares_two_runs_and_forks_one(home):
     set_setting(at, "lr", 0.01)
     train(at)
     assert wait_for_run(at) == "completed"
-    run(at)
+    open_tab(at, "Runs")
     rows = at.dataframe
     history = next(d.value for d in rows if "status" in d.value.columns)
     assert list(history["run"]) == ["run 1", "run 2"] and list(history["lr"]) == [0.001, 0.01]
@@ -137,9 +138,10 @@ def test_every_kind_of_data_gets_results_and_a_playground(home, template, datase
     set_setting(at, "epochs", 1)
     train(at)
     assert wait_for_run(at) == "completed"
-    run(at)
+    open_tab(at, "Results")
     assert figure in charts(at)
     trained = trained_model.load(store(), run_control.registry().jobs()[0].id)
+    open_tab(at, "Playground")
     shown = " ".join(texts(at, "markdown"))
     if trained.task == "classification":
         if dataset == "rotten_tomatoes":

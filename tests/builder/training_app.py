@@ -8,7 +8,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from builder import run_control
+from builder import run_control, training_area
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -41,6 +41,12 @@ def widget(at: AppTest, kind: str, prefix: str, name: str):
 def set_setting(at: AppTest, name: str, value) -> AppTest:
     kind = {bool: "checkbox", str: "selectbox"}.get(type(value), "number_input")
     widget(at, kind, "cfg", name).set_value(value)
+    return run(at)
+
+
+def open_tab(at: AppTest, name: str) -> AppTest:
+    """Opens a tab of the training area, as a click on it does: only the open tab's content runs."""
+    at.session_state[training_area.TAB_KEY] = name
     return run(at)
 
 

@@ -9,7 +9,7 @@ import onnxruntime as ort
 import pytest
 
 from conftest import ARTIFACTS
-from train_driver import TrainApp
+from train_driver import TABS, TrainApp
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
 
@@ -52,8 +52,12 @@ def test_train_watch_stop_resume_results_playground_export(server, page):
     page.shoot("stopped")
 
     app.press("Resume", settle=False)
-    app.wait_for(lambda: "completed" in app.status_line(), 120, "the resumed run to complete")
-    app.settle()
+    # Only the open tab runs: the Results tab, opened while the run trains, shows the results once it ends.
+    app.tab("Results", settle=False)
+    app.wait_for(lambda: "still training" in app.panel().inner_text(), 10, "the Results tab during the run")
+    app.wait_for(lambda: "Confusion matrix" in app.panel().inner_text(), 120, "the results when the run completes")
+    app.tab("Data & training")
+    assert "completed" in app.status_line()
     assert "run 1 resumed" in app.status_line()
     assert app.chart_last_step("Loss") > stopped_at           # the curve continues where it stopped
     app.show(app.panel().locator(".js-plotly-plot"))
@@ -82,8 +86,12 @@ def test_train_watch_stop_resume_results_playground_export(server, page):
     assert model_input.shape == (1, 1, 28, 28)
 
     app.tab("Export")
+    app.add_live("ReLU")                 # a palette click reruns the whole page: the Export tab stays open
+    app.settle()
+    assert app.page.locator(TABS).get_by_role("tab", name="Export").get_attribute("aria-selected") == "true"
     app.press("Export ONNX")
     app.wait_for(lambda: "verified: passed" in app.panel().inner_text(), 60, "the verified export")
+    app.show(app.panel().get_by_role("button", name="Export ONNX"))
     page.shoot("exported")
     onnx_bytes = app.download("Download ONNX (.onnx)")
 
