@@ -12,7 +12,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 app: $(STAMP) data
-	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
+	$(PY) -m builder.serve --server.address 127.0.0.1 --server.port $(PORT)
 
 # Unit and AppTest tests run on both cores; the browser tests run after them, alone, so that a
 # busy machine does not starve the app server they drive.
