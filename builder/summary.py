@@ -1,7 +1,6 @@
 """The model summary: totals, a per-layer table like Keras's, and the issues as a list that selects the node."""
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from builder import markdown
@@ -10,6 +9,7 @@ from builder.workspace import Workspace
 from runtime.compiler import Compiled
 
 BYTES_PER_WEIGHT = 4   # float32
+LINE_PX, MAX_TABLE_PX = 22, 420     # the table's height: all of a small graph, a scrolled box for a large one
 
 
 def memory_text(n_bytes: int) -> str:
@@ -19,17 +19,20 @@ def memory_text(n_bytes: int) -> str:
     return f"{n_bytes} B"
 
 
-def layer_table(ws: Workspace, compiled: Compiled) -> pd.DataFrame:
-    """One row per node in execution order (unconnected nodes last): node, type, output shape, parameters."""
+def layer_text(ws: Workspace, compiled: Compiled) -> str:
+    """The per-layer table as Keras prints it: one line per node in execution order (unconnected
+    nodes last), its output shape and parameter count, and whether it is in the model (a node not
+    on a path from the Input to the Output is not)."""
     ordered = list(compiled.order) + [n.id for n in ws.graph.nodes if n.id not in compiled.order]
-    rows = []
+    rows = [("Layer (type)", "Output shape", "Param #", "")]
     for node_id in ordered:
         info = compiled.nodes.get(node_id)
-        rows.append({"node": node_id, "type": ws.graph.node(node_id).type,
-                     "output shape": shape_text(info.shape if info else None),
-                     "parameters": info.num_params if info else 0,
-                     "in the model": node_id in compiled.live})
-    return pd.DataFrame(rows, columns=["node", "type", "output shape", "parameters", "in the model"])
+        rows.append((f"{node_id} ({ws.graph.node(node_id).type})", shape_text(info.shape if info else None),
+                     f"{info.num_params if info else 0:,}", "" if node_id in compiled.live else "not in the model"))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [f"{a:<{widths[0]}}   {b:<{widths[1]}}   {c:>{widths[2]}}   {d:<{widths[3]}}".rstrip()
+             for a, b, c, d in rows]
+    return "\n".join([lines[0], "─" * max(map(len, lines)), *lines[1:]])
 
 
 def _select(ws: Workspace, node_id: str) -> None:
@@ -52,5 +55,7 @@ def show(ws: Workspace, compiled: Compiled) -> None:
             else:
                 st.markdown(f"{icon} {markdown.escape(issue.message)}")
     if ws.graph.nodes:
-        st.dataframe(layer_table(ws, compiled), hide_index=True, width="stretch",
-                     column_config={"parameters": st.column_config.NumberColumn(format="localized")})
+        # Monospace text, not st.dataframe: the grid was rebuilt on every canvas event, and the browser
+        # spent measurably more time before the canvas could draw (docs/benchmarks.md, canvas).
+        lines = len(ws.graph.nodes) + 2
+        st.code(layer_text(ws, compiled), language=None, height=min(LINE_PX * lines + 32, MAX_TABLE_PX))

@@ -77,6 +77,33 @@ def test_first_visit_opens_a_saved_empty_project_and_the_palette_builds_a_chain(
     assert len(saved.graph.nodes) == 4                     # autosaved on every change
 
 
+def test_the_summary_lists_the_layers_like_keras_and_follows_the_canvas(home):
+    at = start()
+    for t in ("Input", "Flatten", "Linear", "Output"):
+        click_palette(at, t)
+    at.button(key="inspector_close").click()
+    run(at)
+    click_palette(at, "ReLU")                                      # nothing selected: not wired in
+
+    def table() -> list[list[str]]:
+        text = next(c.value for c in at.code if c.value.startswith("Layer (type)"))
+        return [[cell.strip() for cell in line.split("   ") if cell.strip()] for line in text.splitlines()]
+    rows = table()
+    assert rows[0] == ["Layer (type)", "Output shape", "Param #"] and set(rows[1][0]) == {"─"}
+    assert [r for r in rows[2:] if r[0] != "relu1 (ReLU)"] == [
+        ["input1 (Input)", "1×28×28", "0"], ["flatten1 (Flatten)", "784", "0"], ["fc1 (Linear)", "64", "50,240"],
+        ["output1 (Output)", "64", "0"]]                            # in execution order
+    assert ["relu1 (ReLU)", "?", "0", "not in the model"] in rows
+
+    def delete_flatten(value):
+        value["nodes"] = [n for n in value["nodes"] if n["id"] != "flatten1"]
+        value["edges"] = [e for e in value["edges"] if "flatten1" not in (e["source"], e["target"])]
+    browser_sends(at, lambda value: value.update(selectedId="fc1"))    # a click on fc1, then the deletion
+    browser_sends(at, delete_flatten)
+    rows = table()
+    assert ["fc1 (Linear)", "?", "0"] in rows and not any(r[0] == "flatten1 (Flatten)" for r in rows)   # 2-D input
+
+
 def test_canvas_events_move_connect_select_and_delete(home):
     at = start()
     for t in ("Input", "Linear"):
