@@ -11,7 +11,10 @@ headless Chromium at 1280x800, and measures:
 - the same change once more under a Chrome trace: the CPU time of the page's main thread (the
   canvas's frame shares it) from the click to the new state in the frame, and from there to the
   new shape shown. CPU time, unlike wall time, barely moves with the load of a shared machine.
-Usage: .venv/bin/python bench/bench_canvas.py [--rounds 5]
+With --baseline DIR, the same runs against another checkout of the app too (e.g. one made with
+`git worktree add /tmp/base HEAD~1`), served beside this one on the same data directory, the two
+alternating in each round: an A/B on the same machine at the same load.
+Usage: .venv/bin/python bench/bench_canvas.py [--rounds 5] [--baseline DIR]
 """
 from __future__ import annotations
 
@@ -105,50 +108,64 @@ GRAPHS = {   # name: (project file, conv2's shape once pool1 is gone)
 }
 
 
+def report(name: str, opens: list, changes: list, cpu: list) -> str:
+    warm, shown = opens[1:] or opens, [c[0] for c in changes]
+    return (f"{name}: later opens -> first node drawn {statistics.median(o[0] for o in warm):.2f} s, "
+            f"page idle {statistics.median(o[1] for o in warm):.2f} s (goal: interactive within 4 s); "
+            f"canvas event -> updated shapes shown {statistics.median(shown):.0f} ms (goal 200 ms; all: "
+            f"{', '.join(f'{c:.0f}' for c in shown)}), of which the new state reached the canvas after "
+            f"{statistics.median(c[1] for c in changes):.0f} ms; main-thread CPU (traced): click -> new "
+            f"state {statistics.median(c[0] for c in cpu):.0f} ms, new state -> shown "
+            f"{statistics.median(c[1] for c in cpu):.0f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--baseline", type=Path, help="another checkout of the app, measured alternately")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="layerboard-bench-"))
     os.environ["LAYERBOARD_HOME"] = str(home)
     from builder.projects import store
     from runtime.graph import load_project
     ids = {name: store().save_project(load_project(ROOT / path))[0] for name, (path, _) in GRAPHS.items()}
-    server = AppServer(home)
-    server.start()
-    opens = {name: [] for name in GRAPHS}
-    changes = {name: [] for name in GRAPHS}
-    cpu = {name: [] for name in GRAPHS}
-    load_before = os.getloadavg()[0]
+    roots = {"this checkout": ROOT, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
+    servers = {variant: AppServer(home, root) for variant, root in roots.items()}
+    runs = [(variant, name) for variant in roots for name in GRAPHS]
+    opens, changes, cpu = ({run: [] for run in runs} for _ in range(3))
+    loads = [os.getloadavg()[0]]
     try:
+        for server in servers.values():
+            server.start()
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            for _ in range(args.rounds):
+            for round_ in range(args.rounds):
+                variants = list(roots)[round_ % len(roots):] + list(roots)[:round_ % len(roots)]
                 for name, (_, new_shape) in GRAPHS.items():       # interleaved
-                    context = browser.new_context(viewport={"width": 1280, "height": 800})
-                    app = App(context.new_page(), f"{server.url}/?project={ids[name]}")
-                    opens[name].append(open_page(app))
-                    changes[name].append(change(app, new_shape))
-                    change(app, new_shape, home / "trace.json")
-                    cpu[name].append(main_thread_cpu(home / "trace.json"))
-                    context.close()
+                    for variant in variants:
+                        context = browser.new_context(viewport={"width": 1280, "height": 800})
+                        app = App(context.new_page(), f"{servers[variant].url}/?project={ids[name]}")
+                        opens[variant, name].append(open_page(app))
+                        changes[variant, name].append(change(app, new_shape))
+                        change(app, new_shape, home / "trace.json")
+                        cpu[variant, name].append(main_thread_cpu(home / "trace.json"))
+                        context.close()
+                loads.append(os.getloadavg()[0])
             browser.close()
     finally:
-        server.stop()
+        for server in servers.values():
+            server.stop()
     print(f"{args.rounds} rounds, graphs interleaved; the first open of all came right after the server started; "
-          f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores)")
-    print(f"first open after server start -> first node drawn: {opens[next(iter(GRAPHS))][0][0]:.2f} s")
-    for name in GRAPHS:
-        warm, shown = opens[name][1:] or opens[name], [c[0] for c in changes[name]]
-        print(f"{name}: later opens -> first node drawn {statistics.median(o[0] for o in warm):.2f} s, "
-              f"page idle {statistics.median(o[1] for o in warm):.2f} s (goal: interactive within 4 s); "
-              f"canvas event -> updated shapes shown {statistics.median(shown):.0f} ms (goal 200 ms; all: "
-              f"{', '.join(f'{c:.0f}' for c in shown)}), of which the new state reached the canvas after "
-              f"{statistics.median(c[1] for c in changes[name]):.0f} ms; main-thread CPU (traced): click -> new "
-              f"state {statistics.median(c[0] for c in cpu[name]):.0f} ms, new state -> shown "
-              f"{statistics.median(c[1] for c in cpu[name]):.0f} ms")
+          f"load average (1 min) {', '.join(f'{load:.1f}' for load in loads)} at the start and after each round "
+          f"(2 cores)")
+    first = next(iter(GRAPHS))
+    print(f"first open after server start -> first node drawn: {opens['this checkout', first][0][0]:.2f} s")
+    for variant, name in runs:
+        label = name if len(roots) == 1 else f"{variant} ({roots[variant]}), {name}"
+        print(report(label, opens[variant, name], changes[variant, name], cpu[variant, name]))
     names = list(GRAPHS)
-    ratio = statistics.median(c[0] for c in changes[names[0]]) / statistics.median(c[0] for c in changes[names[1]])
+    ratio = (statistics.median(c[0] for c in changes["this checkout", names[0]])
+             / statistics.median(c[0] for c in changes["this checkout", names[1]]))
     print(f"{names[0]} / {names[1]}, canvas event -> shapes shown: {ratio:.2f}x")
 
 

@@ -33,10 +33,11 @@ def free_port() -> int:
 
 
 class AppServer:
-    """One `streamlit run app.py`; restartable on the same data directory and port."""
+    """One `streamlit run app.py` of this checkout (or of `root`, another one: a benchmark's baseline);
+    restartable on the same data directory and port."""
 
-    def __init__(self, home: Path):
-        self.home = home
+    def __init__(self, home: Path, root: Path = ROOT):
+        self.home, self.root = home, root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -45,10 +46,10 @@ class AppServer:
     def start(self) -> None:
         env = {**os.environ, "LAYERBOARD_HOME": str(self.home), "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
+            [sys.executable, "-m", "streamlit", "run", str(self.root / "app.py"), "--server.address", "127.0.0.1",
              "--server.port", str(self.port), "--server.headless", "true",
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+            cwd=self.root, env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
