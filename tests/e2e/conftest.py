@@ -33,8 +33,9 @@ def free_port() -> int:
 
 
 class AppServer:
-    """One `streamlit run app.py` of this checkout (or of `root`, another one: a benchmark's baseline);
-    restartable on the same data directory and port."""
+    """The app of this checkout (or of `root`, another one: a benchmark's baseline) served as `make app`
+    serves it (`python -m builder.serve`: `streamlit run app.py` with a warm start; older checkouts,
+    `streamlit run app.py`); restartable on the same data directory and port."""
 
     def __init__(self, home: Path, root: Path = ROOT):
         self.home, self.root = home, root
@@ -45,8 +46,10 @@ class AppServer:
 
     def start(self) -> None:
         env = {**os.environ, "LAYERBOARD_HOME": str(self.home), "PYTHONUNBUFFERED": "1"}
+        launcher = (["-m", "builder.serve"] if (self.root / "builder" / "serve.py").exists()
+                    else ["-m", "streamlit", "run", str(self.root / "app.py")])
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(self.root / "app.py"), "--server.address", "127.0.0.1",
+            [sys.executable, *launcher, "--server.address", "127.0.0.1",
              "--server.port", str(self.port), "--server.headless", "true",
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=self.root, env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
