@@ -32,6 +32,8 @@ def parse_ints(text: str) -> list[int]:
 
 
 def _apply(ws: Workspace, node_id: str, name: str, key: str, kind: str) -> None:
+    if not ws.is_current(key):
+        return
     value = st.session_state[key]
     if kind == "ints":
         try:
@@ -46,6 +48,8 @@ def _apply(ws: Workspace, node_id: str, name: str, key: str, kind: str) -> None:
 
 
 def _apply_mode(ws: Workspace, node_id: str, p: Param, key: str) -> None:
+    if not ws.is_current(key):
+        return
     mode = st.session_state[key]
     ws.set_param(node_id, p.name, _number_fallback(p) if mode == NUMBER else mode)
 
@@ -67,7 +71,7 @@ def _clamp(p: Param, value: Any) -> int | float:
 
 
 def param_widget(ws: Workspace, node_id: str, p: Param, value: Any) -> None:
-    key = f"param_{ws.token}_{ws.revision}_{node_id}_{p.name}"
+    key = ws.widget_key("param", node_id, p.name)
     args = (ws, node_id, p.name, key, p.kind)
     words = list(p.words) + ([AUTO] if p.auto else [])
     if words and p.kind in ("int", "float"):

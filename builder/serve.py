@@ -26,7 +26,7 @@ def warm_up() -> None:
     torch.set_num_threads(1)                  # as app.py: one torch thread inside the server
     import pandas  # noqa: F401
     import plotly.graph_objects  # noqa: F401  (the charts; imported when a chart is first drawn)
-    import pyarrow  # noqa: F401  (Streamlit's dataframes: the model summary's table)
+    import pyarrow  # noqa: F401  (Streamlit serializes tables with it: the dataset preview)
 
     # the page's panels (only builder.canvas, and builder.page through it, import the component)
     from builder import inspector, node_card, palette, project_menu, run_control, summary, training_area  # noqa: F401

@@ -89,7 +89,8 @@ def _control(run_id: str, action: str) -> None:
 
 
 def _set_dataset(ws: Workspace, key: str) -> None:
-    choose_dataset(ws, st.session_state[key])
+    if ws.is_current(key):
+        choose_dataset(ws, st.session_state[key])
 
 
 def choose_dataset(ws: Workspace, name: str) -> None:
@@ -105,6 +106,8 @@ def choose_dataset(ws: Workspace, name: str) -> None:
 
 
 def _set_subset(ws: Workspace, key: str) -> None:
+    if not ws.is_current(key):
+        return
     value = int(st.session_state[key])
     section = {k: v for k, v in ws.project.dataset.items() if k != "subset"}
     if value:
@@ -115,6 +118,8 @@ def _set_subset(ws: Workspace, key: str) -> None:
 
 
 def _set_setting(ws: Workspace, name: str, key: str) -> None:
+    if not ws.is_current(key):
+        return
     try:
         training = {**ws.project.training, name: settings_form.setting_value(name, st.session_state[key])}
         settings_form.check(training, project_spec(ws.project)[0])
@@ -130,7 +135,7 @@ def show_dataset(ws: Workspace) -> None:
     choices = {**datasets.DATASETS, **{d.id: d for d in datasets.saved_uploads()}}
     names = list(choices)
     current = ws.project.dataset.get("name")
-    key = f"dataset_{ws.token}_{ws.revision}"
+    key = ws.widget_key("dataset")
     st.selectbox("Dataset", names, index=names.index(current) if current in names else None,
                  format_func=lambda n: ("Your data: " if n not in datasets.DATASETS else "") + choices[n].title,
                  key=key, on_change=_set_dataset, args=(ws, key), placeholder="Choose a dataset or upload yours")
@@ -140,7 +145,7 @@ def show_dataset(ws: Workspace) -> None:
             st.error(markdown.escape(_unavailable(current)))
         return
     declared = choices[current]
-    subset_key = f"subset_{ws.token}_{ws.revision}"
+    subset_key = ws.widget_key("subset")
     st.number_input("Use only this many samples (0 = all)", min_value=0, max_value=10_000_000, step=500,
                     value=int(ws.project.dataset.get("subset") or 0), key=subset_key, on_change=_set_subset,
                     args=(ws, subset_key), help="A stratified subset trains faster for quick experiments.")
@@ -199,7 +204,7 @@ def show_preview(kind: str, splits: Any) -> None:
 # --- settings -----------------------------------------------------------------------------------
 def show_settings(ws: Workspace) -> None:
     """The form generated from TrainConfig: beginner settings in view, advanced ones folded away."""
-    settings_form.show(ws.project.training, lambda name: f"cfg_{ws.token}_{ws.revision}_{name}",
+    settings_form.show(ws.project.training, lambda name: ws.widget_key("cfg", name),
                        on_change=lambda name, key: _set_setting(ws, name, key))
 
 

@@ -44,6 +44,18 @@ class Workspace:
     def has_node(self, node_id: str | None) -> bool:
         return node_id is not None and any(n.id == node_id for n in self.graph.nodes)
 
+    def widget_key(self, kind: str, *parts: str) -> str:
+        """The key of a widget that shows the project at this revision (`kind` without underscores):
+        every edit draws the widgets anew, with new keys."""
+        return "_".join([kind, self.token, str(self.revision), *parts])
+
+    def is_current(self, key: str) -> bool:
+        """Whether `key` (from `widget_key`) belongs to a widget drawn for the project as it is now.
+        Streamlit can still deliver a change from a widget drawn before the last edit (seen after an
+        upload chose a dataset: the dataset box and every setting of the previous drawing fired their
+        callbacks with their old values); such a change is stale and must not be written back."""
+        return key.split("_")[1:3] == [self.token, str(self.revision)]
+
     def select(self, node_id: str | None) -> None:
         self.selected = node_id if self.has_node(node_id) else None
 

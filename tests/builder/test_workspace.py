@@ -149,3 +149,22 @@ def test_frame_moves_the_graph_to_the_top_left_and_lays_out_nodes_without_positi
     broken.frame()
     ys = [n.position[1] for n in broken.graph.nodes]
     assert ys == sorted(ys) and len(set(ys)) == 3 and min(ys) == MARGIN[1]
+
+
+def test_a_widget_drawn_before_the_last_edit_cannot_write_its_stale_value_back():
+    from builder import inspector, training_panel
+    ws = Workspace(load_project(TEMPLATES / "lenet5.json"))
+    dataset_key, epochs_key = ws.widget_key("dataset"), ws.widget_key("cfg", "epochs")
+    param_key = ws.widget_key("param", "conv1", "out_channels")
+    assert ws.is_current(dataset_key) and ws.is_current(param_key)
+    ws.set_param("conv1", "out_channels", 8)                 # any edit draws the widgets anew
+    assert not ws.is_current(dataset_key) and not ws.is_current(epochs_key) and not ws.is_current(param_key)
+    assert ws.is_current(ws.widget_key("param", "conv1", "out_channels"))
+    assert not Workspace(ws.project).is_current(ws.widget_key("dataset"))     # another workspace's widget
+    before, revision = ws.project.to_dict(), ws.revision
+    # What Streamlit delivered after an upload chose a dataset: the previous drawing's callbacks, with
+    # their old values (they return before reading them).
+    training_panel._set_dataset(ws, dataset_key)
+    training_panel._set_setting(ws, "epochs", epochs_key)
+    inspector._apply(ws, "conv1", "out_channels", param_key, "int")
+    assert ws.project.to_dict() == before and ws.revision == revision

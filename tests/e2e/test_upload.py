@@ -62,7 +62,7 @@ def test_upload_a_csv_train_one_epoch_fork_and_reload(server, page):
     app.press("Train", settle=False)
     app.wait_for(lambda: "completed" in app.status_line(), 120, "the run on the upload to complete")
     app.settle()
-    assert app.chart_last_step("Loss") > 0
+    app.wait_for(lambda: app.chart_last_step("Loss") > 0, 30, "the loss chart (plotly.js loads with the first chart)")
     app.show(app.panel().locator(".js-plotly-plot").filter(has_text="Loss"))
     page.shoot("trained-on-upload")
 
@@ -86,5 +86,5 @@ def test_upload_a_csv_train_one_epoch_fork_and_reload(server, page):
     app.settle(timeout=60.0)
     assert page.url == url
     app.tab("Data & training")
-    assert "Your data: measurements.csv → species" in picked(app)
+    app.wait_for(lambda: "Your data: measurements.csv → species" in picked(app), 30, "the upload still chosen")
     page.shoot("reloaded")
