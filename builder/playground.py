@@ -11,7 +11,7 @@ import streamlit as st
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from builder import charts, markdown, trained_model
+from builder import charts, markdown, tab_state, trained_model
 from builder.results import finished_run, picture
 from runtime import datasets
 
@@ -81,7 +81,9 @@ def show(run_id: str | None) -> None:
 def _image_input(trained: trained_model.Trained) -> np.ndarray | None:
     channels, height, width = trained.compiled.input_shape
     ways = (["Draw"] if channels == 1 else []) + ["Pick a test image", "Upload an image"]
-    way = st.radio("Input", ways, horizontal=True, key="playground_way")
+    chosen = tab_state.kept("playground_way", ways[0])
+    way = st.radio("Input", ways, index=ways.index(chosen) if chosen in ways else 0, horizontal=True,
+                   key="playground_way", on_change=tab_state.keep, args=("playground_way",))
     if way == "Draw":
         from streamlit_drawable_canvas import st_canvas   # registers a component: import inside the page
         st.caption("Draw a digit with the mouse, large and centred.")

@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from builder import charts, markdown, run_control, settings_form
+from builder import charts, markdown, run_control, settings_form, tab_state
 from builder.projects import store
 from builder.workspace import Workspace
 from runtime import datasets
@@ -83,9 +83,10 @@ def show(ws: Workspace) -> None:
         return
     st.dataframe(run_rows(runs), hide_index=True)
     by_id = {r.id: r for r in runs}
-    default = [r.id for r in runs[-2:]]
-    chosen = st.multiselect("Compare runs", list(by_id), default=default, key=f"{SELECT_KEY}_{len(runs)}",
-                            format_func=lambda i: f"{by_id[i].name} ({i})")
+    key = f"{SELECT_KEY}_{len(runs)}"
+    default = [i for i in tab_state.kept(key, [r.id for r in runs[-2:]]) if i in by_id]
+    chosen = st.multiselect("Compare runs", list(by_id), default=default, key=key, on_change=tab_state.keep,
+                            args=(key,), format_func=lambda i: f"{by_id[i].name} ({i})")
     selected = [by_id[i] for i in chosen if i in by_id]
     if selected:
         curves = {f"{r.name}": run_control.series(r.id, ["val/loss", "val/acc", "train/loss"]) for r in selected}

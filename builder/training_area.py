@@ -1,7 +1,9 @@
 """Below the canvas: train, see results, try the model, compare runs, export. One tab each.
 
 Only the open tab runs and is sent to the page (the tabs rerun the app when another one is chosen):
-every element on the page costs the browser time on each script run, a canvas event's included.
+every element on the page costs the browser time on each script run, a canvas event's included. The
+open tab is in the URL (?training_tab=...), so a reload keeps it; builder/tab_state.py keeps the values
+of the widgets in a tab while another one is open.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ def show(ws: Workspace) -> None:
     views = {"Data & training": lambda: training_panel.show(ws), "Results": lambda: results.show(run_id),
              "Playground": lambda: playground.show(run_id), "Runs": lambda: run_history.show(ws),
              "Export": lambda: exporting.show(ws, run_id)}
-    tabs = dict(zip(TABS, st.tabs(TABS, key=TAB_KEY, on_change="rerun")))
+    tabs = dict(zip(TABS, st.tabs(TABS, key=TAB_KEY, on_change="rerun", bind="query-params")))
     for name, tab in tabs.items():
         if tab.open:
             with tab:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from builder import run_control, settings_form
 from builder.markdown import escape
 from builder.projects import store
-from training_app import open_tab, open_template, run, set_setting, texts, train, wait_for_run
+from streamlit.testing.v1 import AppTest
+from training_app import APP, open_tab, open_template, run, set_setting, texts, train, wait_for_run
 
 
 def fork_widget(at, run_id: str, name: str):
@@ -59,3 +60,26 @@ def test_bad_fork_settings_are_named_and_start_no_run(home):
         run(at)
         assert any(escape(message) in e or message in e for e in texts(at, "error")), (text, texts(at, "error"))
         assert [j.id for j in run_control.registry().jobs()] == [parent]
+
+
+def test_the_runs_picked_for_comparison_are_kept_while_another_tab_is_open(home):
+    at = open_template("mlp")
+    first = trained_run(at)
+    open_tab(at, "Data & training")
+    train(at)
+    assert wait_for_run(at) == "completed"
+    open_tab(at, "Runs")
+    (compare,) = [w for w in at.multiselect if w.label == "Compare runs"]
+    assert len(compare.value) == 2                          # the last two runs by default
+    compare.set_value([first])
+    run(at)
+    open_tab(at, "Export")
+    assert not [w for w in at.multiselect if w.label == "Compare runs"]      # not drawn: Streamlit forgets it
+    open_tab(at, "Runs")
+    (compare,) = [w for w in at.multiselect if w.label == "Compare runs"]
+    assert compare.value == [first]
+    # the open tab is in the URL: a reload (a new session on the same URL) opens it again
+    reloaded = AppTest.from_file(APP, default_timeout=60)
+    reloaded.query_params.update({"project": at.query_params["project"][0], "training_tab": "Runs"})
+    run(reloaded)
+    assert [w for w in reloaded.multiselect if w.label == "Compare runs"]
