@@ -37,10 +37,20 @@ def warm_up() -> None:
     run_control.registry()                    # starts the fork server the runs are forked from
 
 
+def _warm_up_quietly() -> None:
+    """The warm-up only saves time: when it fails (say the data directory cannot be written), the first
+    page does the same work and explains the problem in the page, so here one line is enough."""
+    try:
+        warm_up()
+    except Exception as e:                    # noqa: BLE001  (any failure: the page meets it again)
+        print(f"Layerboard: warm-up skipped ({type(e).__name__}: {e}); the first page does it instead.",
+              file=sys.stderr, flush=True)
+
+
 def main() -> None:
     from streamlit.web import cli
 
-    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    threading.Thread(target=_warm_up_quietly, name="warm-up", daemon=True).start()
     sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
     cli.main(prog_name="streamlit")
 

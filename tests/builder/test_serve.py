@@ -25,3 +25,13 @@ def test_the_warm_up_imports_the_heavy_parts_but_not_the_canvas_component(tmp_pa
     found = json.loads(done.stdout.splitlines()[-1])
     assert found["modules"] == ["plotly", "torch"]
     assert found["warm_registry"] == 1          # the runs' fork server is started
+
+
+def test_a_failing_warm_up_is_one_line_not_a_traceback(tmp_path):
+    not_a_folder = tmp_path / "home"
+    not_a_folder.write_text("a file where the data directory should be")
+    done = subprocess.run([sys.executable, "-c", "from builder import serve; serve._warm_up_quietly()"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120,
+                          env={"LAYERBOARD_HOME": str(not_a_folder), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0
+    assert "warm-up skipped (FileExistsError" in done.stderr and "Traceback" not in done.stderr
