@@ -8,8 +8,9 @@ ratios measured in this one run.
 - layerboard: Trainer with its live metrics (per-step loss, grad/weight norms, dead ReLUs) and the
   app's listeners in a run's process (Relay pickling progress for the pipe to the app + RunRecorder
   into a temporary store).
-- bare_fused: the same loop as hand-written but with the Trainer's fused Adam: Trainer vs this
-  is the cost of the live metrics and callbacks.
+- bare_fused: the same loop as hand-written but with the Trainer's fused Adam and its gradient reset
+  (grads set to None directly, not through `zero_grad`): Trainer vs this is the cost of the live
+  metrics and callbacks.
 - hand_written: a straightforward loop with torch.optim defaults.
 - keras: Keras 3 `fit` (torch backend) on the module wrapped in TorchModuleWrapper, Keras's optimizer.
 - lightning: Lightning `Trainer.fit` over a shuffled DataLoader of a TensorDataset.
@@ -65,8 +66,8 @@ def optimizer_for(params, cfg: TrainConfig, fused: bool) -> torch.optim.Optimize
     return kind(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **extra)
 
 
-def hand_loop(model, x, y, cfg: TrainConfig, epochs: int, fused: bool) -> None:
-    opt = optimizer_for(model.parameters(), cfg, fused)
+def hand_loop(model, x, y, cfg: TrainConfig, epochs: int) -> None:
+    opt = optimizer_for(model.parameters(), cfg, fused=False)
     g = torch.Generator().manual_seed(0)
     model.train()
     for _ in range(epochs):
@@ -75,6 +76,23 @@ def hand_loop(model, x, y, cfg: TrainConfig, epochs: int, fused: bool) -> None:
             idx = perm[i:i + cfg.batch_size]
             loss = F.cross_entropy(model(x[idx]), y[idx])
             opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+
+def bare_fused_loop(model, x, y, cfg: TrainConfig, epochs: int) -> None:
+    """The Trainer's step (fused optimizer, gradients reset directly) without its metrics."""
+    params = list(model.parameters())
+    opt = optimizer_for(params, cfg, fused=True)
+    g = torch.Generator().manual_seed(0)
+    model.train()
+    for _ in range(epochs):
+        perm = torch.randperm(len(x), generator=g)
+        for i in range(0, len(x), cfg.batch_size):
+            idx = perm[i:i + cfg.batch_size]
+            loss = F.cross_entropy(model(x[idx]), y[idx])
+            for p in params:
+                p.grad = None
             loss.backward()
             opt.step()
 
@@ -138,8 +156,8 @@ def bench_case(label, template, dataset, n, epochs, rounds, store, peers) -> dic
     base.output_logits = True             # every variant trains on logits
     run = store.create_run(cfg.to_dict())     # created when Train is pressed, before the run starts
     variants = {"layerboard": lambda m: run_layerboard(m, x, y, cfg, epochs, store, run),
-                "bare_fused": lambda m: hand_loop(m, x, y, cfg, epochs, fused=True),
-                "hand_written": lambda m: hand_loop(m, x, y, cfg, epochs, fused=False),
+                "bare_fused": lambda m: bare_fused_loop(m, x, y, cfg, epochs),
+                "hand_written": lambda m: hand_loop(m, x, y, cfg, epochs),
                 "ceiling": lambda m: forward_backward_only(m, x, y, cfg, epochs)}
     if "keras" in peers:
         variants["keras"] = lambda m: run_keras(m, x, y, cfg, epochs)

@@ -24,24 +24,33 @@ def layer_params(model: nn.Module) -> dict[str, list[nn.Parameter]]:
     return groups
 
 
-def norms(groups: dict[str, list[torch.Tensor]]) -> list[float]:
-    """One L2 norm per group: one fused kernel and one read for all tensors."""
-    flat = [t for ts in groups.values() for t in ts]
-    if not flat:
-        return [0.0] * len(groups)
-    per_tensor = iter(torch.stack(torch._foreach_norm(flat)).tolist())
-    return [math.sqrt(sum(next(per_tensor) ** 2 for _ in ts)) for ts in groups.values()]
+class LayerNorms:
+    """L2 norms per layer of the weights or of their gradients: one fused kernel and one read for
+    all tensors. Built once per run; the flat parameter list is what makes a read cheap."""
 
+    def __init__(self, groups: dict[str, list[nn.Parameter]]) -> None:
+        self.names = list(groups)
+        self.sizes = [len(ps) for ps in groups.values()]
+        self.params = [p for ps in groups.values() for p in ps]
 
-def grad_norms(groups: dict[str, list[nn.Parameter]]) -> dict[str, float]:
-    """Gradient norm per layer (zero where a layer got no gradient)."""
-    grads = {k: [p.grad if p.grad is not None else torch.zeros(()) for p in ps]
-             for k, ps in groups.items()}
-    return dict(zip(groups, norms(grads)))
+    def grads(self) -> dict[str, float]:
+        """Gradient norm per layer (zero where a layer got no gradient)."""
+        return self._per_layer([p.grad if p.grad is not None else torch.zeros((), device=p.device)
+                                for p in self.params])
 
+    @torch.no_grad()
+    def weights(self) -> dict[str, float]:
+        return self._per_layer(self.params)
 
-def weight_norms(groups: dict[str, list[nn.Parameter]]) -> dict[str, float]:
-    return dict(zip(groups, norms({k: [p.detach() for p in ps] for k, ps in groups.items()})))
+    def _per_layer(self, tensors: list[torch.Tensor]) -> dict[str, float]:
+        if not tensors:
+            return dict.fromkeys(self.names, 0.0)
+        norms = torch.stack(torch._foreach_norm(tensors)).tolist()
+        out, start = {}, 0
+        for name, size in zip(self.names, self.sizes):
+            out[name] = math.sqrt(sum(v * v for v in norms[start:start + size]))
+            start += size
+        return out
 
 
 class DeadUnits:

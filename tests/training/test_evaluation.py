@@ -5,7 +5,7 @@ from torch import nn
 
 from runtime.training import TrainConfig, Trainer
 from runtime.training.evaluation import class_report
-from runtime.training.health import DeadUnits, diagnose_divergence, grad_norms, layer_params
+from runtime.training.health import DeadUnits, LayerNorms, diagnose_divergence, layer_params
 from training_fixtures import NamedClassifier, linear_targets, mlp, quadrants
 
 
@@ -63,7 +63,12 @@ def test_divergence_diagnosis_wording():
 def test_grad_norms_are_per_node_id():
     model = NamedClassifier()
     model(torch.randn(4, 2)).sum().backward()
-    norms = grad_norms(layer_params(model))
+    layers = LayerNorms(layer_params(model))
+    norms = layers.grads()
     assert set(norms) == {"dense_1", "classifier"}
     expected = torch.sqrt(model.fc1.weight.grad.square().sum() + model.fc1.bias.grad.square().sum())
     assert math.isclose(norms["dense_1"], expected.item(), rel_tol=1e-5)
+    weights = layers.weights()
+    expected = torch.sqrt(model.fc2.weight.square().sum() + model.fc2.bias.square().sum())
+    assert math.isclose(weights["classifier"], expected.item(), rel_tol=1e-5)
+
