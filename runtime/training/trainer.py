@@ -2,12 +2,13 @@
 
 Hot path per step: slice a batch by index, forward, loss, backward, (clip), optimizer step. The
 loss stays on the device (a list of scalar tensors) and is read once per `log_every` steps (and at
-steps 1, 2, 4, 8 so the first curve point shows at once): one sync gives every step's value, the
-NaN check and the per-layer gradient norms. Weight norms and dead ReLUs (counted on an epoch's
-last full training batch through forward hooks, so no extra forward pass is spent on them) are sampled
-at epoch ends at most every `HEALTH_INTERVAL_S` seconds, and always on the first and last epoch:
-charts refresh about once a second, and on models with millisecond epochs measuring every epoch
-would cost several percent of the training time.
+steps 1, 2, 4, 8 so the first curve point shows at once): one sync gives every step's value and the
+NaN check. The per-layer gradient norms are read with the losses at most every `HEALTH_INTERVAL_S`
+seconds (and at once when the loss diverges, for the diagnosis). Weight norms and dead ReLUs (counted
+on an epoch's last full training batch through forward hooks, so no extra forward pass is spent on
+them) are sampled at epoch ends at most every `HEALTH_INTERVAL_S` seconds, and always on the first and
+last epoch: charts refresh about once a second, and on models with millisecond epochs measuring every
+epoch would cost several percent of the training time.
 """
 from __future__ import annotations
 
@@ -161,7 +162,8 @@ class Trainer:
         self.epoch_loss = 0.0
         self.epoch_samples = 0
         self.epoch_seconds = 0.0
-        self.grads_before: dict[str, float] | None = None
+        self.grads_before: dict[str, float] | None = None     # the last gradient norms sampled with a finite loss
+        self.grads_at = -math.inf                          # perf_counter of that sample
         self.start_loss: float | None = None               # the run's first loss, the yardstick for "exploded"
         self.best: float | None = None
         self.best_epoch: int | None = None
@@ -298,7 +300,8 @@ class Trainer:
         if self.world and self.world.size > 1:
             values = self.world.average(values.clone())
         losses = values.tolist()
-        grads = self.norms.grads()
+        now = time.perf_counter()
+        grads = self.norms.grads() if now - self.grads_at >= HEALTH_INTERVAL_S else None
         first = self.step - len(losses) + 1
         if self.start_loss is None and math.isfinite(losses[0]):
             self.start_loss = losses[0]
@@ -306,14 +309,16 @@ class Trainer:
         for j, value in enumerate(losses):
             if not math.isfinite(value) or value > limit:
                 raise Diverged(health.diagnose_divergence(value, self.start_loss, self.epoch_offset + self.epoch,
-                                                          first + j, self._lr(), self.grads_before, grads))
-        self.grads_before = grads
+                                                          first + j, self._lr(), self.grads_before,
+                                                          grads or self.norms.grads()))
         self.epoch_loss += sum(v * n for v, n in zip(losses, self.pending_sizes))
         self.epoch_samples += sum(self.pending_sizes)
         self.pending, self.pending_sizes = [], []
         for cb in self.callbacks:
             cb.on_losses(self, first, losses)
-        self._emit(self.step, {"lr": self._lr(), **{f"grad_norm/{k}": v for k, v in grads.items()}})
+        if grads is not None:
+            self.grads_before, self.grads_at = grads, now
+            self._emit(self.step, {"lr": self._lr(), **{f"grad_norm/{k}": v for k, v in grads.items()}})
 
     def _end_epoch(self) -> bool:
         """Evaluates, reports and schedules after an epoch; True when early stopping ends the run."""

@@ -43,6 +43,29 @@ def test_layer_health_is_sampled_at_most_every_interval_and_always_on_the_first_
     assert len(history.values("val/loss")) == 6          # the epoch's other figures are never skipped
 
 
+
+@pytest.mark.parametrize("interval", [0.0, 1e9])
+def test_gradient_norms_are_read_with_the_losses_at_most_every_interval(monkeypatch, interval):
+    from runtime.training import trainer as trainer_module
+    monkeypatch.setattr(trainer_module, "HEALTH_INTERVAL_S", interval)
+    history = History()
+    result = Trainer(NamedClassifier(), quadrants(), TrainConfig(epochs=3, batch_size=100, log_every=5),
+                     callbacks=[history]).fit()
+    loss_reads = sorted({1, 2, 4, 8, *range(5, result.steps + 1, 5)})    # the early checks, then every 5 steps
+    expected = loss_reads if interval == 0.0 else [1]
+    assert [s for s, _ in history.series["grad_norm/dense_1"]] == expected
+
+
+def test_a_diverging_run_is_diagnosed_even_between_gradient_samples(monkeypatch):
+    from runtime.training import trainer as trainer_module
+    monkeypatch.setattr(trainer_module, "HEALTH_INTERVAL_S", 1e9)     # only the first read samples norms
+    data = quadrants()
+    data.x_train = data.x_train.clone()
+    data.x_train[700] = float("inf")
+    result = Trainer(NamedClassifier(), data, TrainConfig(epochs=3, batch_size=32, log_every=10)).fit()
+    assert result.status == "diverged" and result.steps > 1
+    assert "gradients exploded in " in result.reason and "(gradient norm" in result.reason
+
 def test_dead_relus_are_counted_on_a_full_batch_and_not_on_tiny_ones(monkeypatch):
     from runtime.training import health
     sizes = []
