@@ -3,7 +3,7 @@
 Hot path per step: slice a batch by index, forward, loss, backward, (clip), optimizer step. The
 loss stays on the device (a list of scalar tensors) and is read once per `log_every` steps (and at
 steps 1, 2, 4, 8 so the first curve point shows at once): one sync gives every step's value and the
-NaN check. The per-layer gradient norms are read with the losses at most every `HEALTH_INTERVAL_S`
+NaN check. The per-layer gradient norms are read with the losses at most every `GRAD_INTERVAL_S`
 seconds (and at once when the loss diverges, for the diagnosis). Weight norms and dead ReLUs (counted
 on an epoch's last full training batch through forward hooks, so no extra forward pass is spent on
 them) are sampled at epoch ends at most every `HEALTH_INTERVAL_S` seconds, and always on the first and
@@ -35,6 +35,10 @@ EARLY_CHECKS = (1, 2, 4, 8)
 # even if ReLUs then die and it settles at a finite, useless plateau.
 EXPLODED = 1e4
 HEALTH_INTERVAL_S = 0.25
+# Gradient norms draw the heatmap of a run over time: 20 columns per second of training keep even a
+# sub-second run readable, where a read at every loss read (every epoch of a millisecond-epoch model)
+# cost about 1% of the run.
+GRAD_INTERVAL_S = 0.05
 # "Zero for every sample of the batch" says nothing about a unit on a handful of samples: with
 # batch size 1 most ReLUs would count as dead. Smaller batches report no dead-ReLU share.
 DEAD_MIN_BATCH = 16
@@ -301,7 +305,7 @@ class Trainer:
             values = self.world.average(values.clone())
         losses = values.tolist()
         now = time.perf_counter()
-        grads = self.norms.grads() if now - self.grads_at >= HEALTH_INTERVAL_S else None
+        grads = self.norms.grads() if now - self.grads_at >= GRAD_INTERVAL_S else None
         first = self.step - len(losses) + 1
         if self.start_loss is None and math.isfinite(losses[0]):
             self.start_loss = losses[0]

@@ -47,7 +47,7 @@ def test_layer_health_is_sampled_at_most_every_interval_and_always_on_the_first_
 @pytest.mark.parametrize("interval", [0.0, 1e9])
 def test_gradient_norms_are_read_with_the_losses_at_most_every_interval(monkeypatch, interval):
     from runtime.training import trainer as trainer_module
-    monkeypatch.setattr(trainer_module, "HEALTH_INTERVAL_S", interval)
+    monkeypatch.setattr(trainer_module, "GRAD_INTERVAL_S", interval)
     history = History()
     result = Trainer(NamedClassifier(), quadrants(), TrainConfig(epochs=3, batch_size=100, log_every=5),
                      callbacks=[history]).fit()
@@ -58,7 +58,7 @@ def test_gradient_norms_are_read_with_the_losses_at_most_every_interval(monkeypa
 
 def test_a_diverging_run_is_diagnosed_even_between_gradient_samples(monkeypatch):
     from runtime.training import trainer as trainer_module
-    monkeypatch.setattr(trainer_module, "HEALTH_INTERVAL_S", 1e9)     # only the first read samples norms
+    monkeypatch.setattr(trainer_module, "GRAD_INTERVAL_S", 1e9)       # only the first read samples norms
     data = quadrants()
     data.x_train = data.x_train.clone()
     data.x_train[700] = float("inf")
