@@ -34,12 +34,14 @@ class Source:
     project: Project
     compiled: Compiled
     weights: dict[str, Any] | None
+    problem: str | None = None    # why the run's trained weights are not the ones exported
 
 
 def source_for(ws: Workspace, run_id: str | None) -> Source:
     """The run's trained model when it has a checkpoint and is not training, else the canvas's graph (with
     its imported weights while they fit)."""
     job = run_control.registry().job(run_id) if run_id else None
+    problem = None
     if run_id is not None and not (job is not None and job.live):
         try:
             trained = trained_model.load(store(), run_id)
@@ -50,15 +52,18 @@ def source_for(ws: Workspace, run_id: str | None) -> Source:
                           project, trained.compiled, trained.weights())
         except trained_model.NotTrainedYet:
             pass
+        except (ValueError, LookupError) as e:      # its data, graph or checkpoint is gone or does not fit
+            problem = f"Run {run_id} cannot be loaded ({e}), so this exports the graph on the canvas."
     compiled = compile_project(ws.project)
     kept = initial_weights.find(store(), ws.project_id)
     if kept is not None and kept.fit(compiled):
         return Source(f"graph:{ws.token}:{ws.revision}:{kept.path}",
                       f"the graph on the canvas with the weights imported from {kept.source}",
-                      ws.project, compiled, kept.weights)
+                      ws.project, compiled, kept.weights, problem)
     fresh = "untrained (fresh weights)" if kept is None else \
         f"with fresh weights (those imported from {kept.source} no longer fit the edited graph)"
-    return Source(f"graph:{ws.token}:{ws.revision}", f"the graph on the canvas, {fresh}", ws.project, compiled, None)
+    return Source(f"graph:{ws.token}:{ws.revision}", f"the graph on the canvas, {fresh}", ws.project, compiled, None,
+                  problem)
 
 
 def file_stem(project: Project) -> str:
@@ -96,6 +101,8 @@ def _export(source: Source) -> None:
 
 def show(ws: Workspace, run_id: str | None) -> None:
     source = source_for(ws, run_id)
+    if source.problem:
+        st.warning(markdown.escape(source.problem))
     st.markdown(f"Exports **{markdown.escape(source.label)}**.")
     if not source.compiled.ok:
         st.warning("The graph has errors: fix them (see the model summary) to export it.")

@@ -10,7 +10,7 @@ from builder.markdown import escape
 from runtime import datasets
 from runtime.datasets import uploads
 from tests.datasets.test_dataset_uploads import GOOD_ROWS, csv_bytes, npz_bytes, png, zip_bytes
-from training_app import charts, class_balance, open_template, run, texts, train, wait_for_run, workspace
+from training_app import charts, class_balance, open_tab, open_template, run, texts, train, wait_for_run, workspace
 
 
 @pytest.fixture
@@ -117,3 +117,16 @@ def test_a_project_naming_an_upload_kept_elsewhere_says_how_to_get_it_back(home)
     at = open_template("", {"project": project_id})
     assert any(escape("is not in this data directory") in e for e in texts(at, "error"))
     assert picker(at).value is None
+
+
+def test_runs_on_an_upload_whose_file_is_gone_explain_it_in_every_tab(home):
+    at = open_template("mlp")
+    upload(at, "shapes.csv", csv_bytes(GOOD_ROWS), **{"Target column": "kind"})
+    train(at)
+    assert wait_for_run(at) == "completed"
+    for path in (home / "uploads").iterdir():            # the data directory lost the file
+        path.unlink()
+    datasets.CACHE.clear()
+    for tab in ("Results", "Playground", "Export"):
+        open_tab(at, tab)
+        assert any("is not in this data directory" in e for e in texts(at, "error") + texts(at, "warning")), tab
