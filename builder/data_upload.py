@@ -1,7 +1,8 @@
 """Your own data: a CSV with a chosen target column and task, an NPZ of arrays x and y, or a zip of
 image folders. The runtime checks the file by loading it and keeps it in the data directory; the
 project then names it (upload:<id>) like a sample dataset, so runs, the CLI and a restarted server
-load it too. A refused file gets the runtime's message, never a traceback."""
+load it too. A refused file gets the runtime's message, never a traceback. An upload that no project
+trains on can be removed again."""
 from __future__ import annotations
 
 import re
@@ -10,8 +11,10 @@ from typing import Callable
 import streamlit as st
 
 from builder import markdown
+from builder.projects import store
 from runtime import datasets
 from runtime.datasets.uploads import MAX_UPLOAD_BYTES
+from runtime.projects import remove_upload
 
 COUNT_KEY = "data_upload_count"     # part of the uploader's key: a new key empties it after a success
 NOTICE_KEY = "data_upload_notice"   # ("error" | "success", text), shown once after the click
@@ -77,6 +80,32 @@ def _options(upload) -> bool:
     return True
 
 
+def _remove(name: str) -> None:
+    try:
+        title = remove_upload(store(), name)
+    except datasets.DatasetError as e:
+        st.session_state[NOTICE_KEY] = ("error", str(e))
+        return
+    st.session_state[NOTICE_KEY] = ("success", f"Removed {title} from the data directory.")
+
+
+def show_uploads() -> None:
+    """Your uploads, one of which can be removed while no project trains on it."""
+    uploads = {d.id: d for d in datasets.saved_uploads()}
+    if not uploads:
+        return
+    with st.expander(f"Your uploads ({len(uploads)})"):
+        name = st.selectbox("Upload", list(uploads), key="upload_remove_choice",
+                            format_func=lambda n: f"{uploads[n].title} · {uploads[n].size}")
+        users = store().dataset_users().get(name)
+        if users:
+            st.caption(markdown.escape(f"The dataset of {', '.join(repr(u) for u in users)}: choose another "
+                                       "dataset there to remove it."))
+        st.button("Remove this upload", key="upload_remove", disabled=bool(users), on_click=_remove, args=(name,),
+                  help="Deletes the file from the data directory. Runs that trained on it keep their curves "
+                       "and weights; their results and playground need the data and say so.")
+
+
 def show(choose: Callable[[str], None]) -> None:
     """The upload form; `choose(name)` makes the project train on the added dataset."""
     with st.expander("Upload your own data"):
@@ -87,6 +116,7 @@ def show(choose: Callable[[str], None]) -> None:
                                   max_upload_size=MAX_UPLOAD_BYTES // 1_000_000)
         if upload is not None and _options(upload):
             st.button("Add this dataset", key=_key("add"), type="primary", on_click=_add, args=(choose,))
+    show_uploads()
     notice = st.session_state.pop(NOTICE_KEY, None)
     if notice:
         getattr(st, notice[0])(markdown.escape(notice[1]))

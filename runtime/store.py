@@ -158,6 +158,19 @@ class Store:
             "FROM projects p ORDER BY updated DESC").fetchall()
         return [ProjectInfo(r["id"], r["name"], r["created"], r["updated"], r["versions"]) for r in rows]
 
+    def dataset_users(self) -> dict[str, list[str]]:
+        """Dataset name -> names of the projects whose latest version trains on it, alphabetically."""
+        rows = self._db().execute(
+            "SELECT p.name, v.body FROM projects p JOIN project_versions v ON v.project_id = p.id "
+            "WHERE v.version = (SELECT MAX(version) FROM project_versions WHERE project_id = p.id) "
+            "ORDER BY p.name").fetchall()
+        users: dict[str, list[str]] = {}
+        for r in rows:
+            name = (json.loads(r["body"]).get("dataset") or {}).get("name")
+            if name:
+                users.setdefault(name, []).append(r["name"])
+        return users
+
     def project_versions(self, project_id: str) -> list[tuple[int, float]]:
         rows = self._db().execute("SELECT version, saved FROM project_versions WHERE project_id=? "
                                   "ORDER BY version", (project_id,)).fetchall()

@@ -1,5 +1,5 @@
 """`datasets`: list the sample datasets and the uploads kept in the data directory, or describe one
-(and, with --load, load it and show the splits)."""
+(and, with --load, load it and show the splits); `--delete` removes an upload no project trains on."""
 from __future__ import annotations
 
 import json
@@ -19,6 +19,8 @@ def register(commands) -> None:
     p.add_argument("name", nargs="?", help="a dataset id such as mnist or upload:<id>; leave out to list them all")
     p.add_argument("--load", action="store_true", help="also load it and show split sizes and normalization")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--delete", action="store_true",
+                   help="remove the upload NAME from the data directory (refused while a project trains on it)")
     p.set_defaults(run=_run)
 
 
@@ -94,6 +96,23 @@ def _describe(args, console: Console) -> int:
     return 0
 
 
+def _delete(args) -> int:
+    from runtime.projects import remove_upload
+    from runtime.store import Store
+    if not args.name:
+        print("--delete needs the upload's name: datasets upload:<id> --delete (datasets lists them).", file=sys.stderr)
+        return 2
+    try:
+        title = remove_upload(Store(), args.name)
+    except datasets.DatasetError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    print(f"Removed {title} ({args.name}) from the data directory.")
+    return 0
+
+
 def _run(args) -> int:
+    if args.delete:
+        return _delete(args)
     console = Console(soft_wrap=False)
     return _describe(args, console) if args.name else _list(args, console)

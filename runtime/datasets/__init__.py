@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from runtime.datasets.splits import Splits
 
 __all__ = ["DATASETS", "Dataset", "DatasetError", "declaration", "options_for", "spec", "load",
-           "load_csv", "load_npz", "load_image_zip", "csv_columns", "save_upload", "saved_uploads",
+           "load_csv", "load_npz", "load_image_zip", "csv_columns", "save_upload", "saved_uploads", "delete_upload",
            "upload_format", "kind_of", "CACHE"]
 
 CACHE = LoadCache()
@@ -50,6 +50,13 @@ def kind_of(name: str) -> str:
 def saved_uploads() -> list[Dataset]:
     """The uploads kept in the data directory, oldest first: each loads by its id like a sample dataset."""
     return stored_uploads.stored()
+
+
+def delete_upload(name: str) -> None:
+    """Removes an upload from the data directory (runtime.projects.remove_upload first checks that no
+    project trains on it)."""
+    stored_uploads.delete(name)
+    CACHE.forget(name)
 
 
 def upload_format(filename: str) -> str:

@@ -36,6 +36,12 @@ class LoadCache:
     def total_bytes(self) -> int:
         return sum(v.nbytes() for v in self._items.values())
 
+    def forget(self, name: str) -> None:
+        """Drops every cached load of dataset `name`, whatever its options."""
+        with self._lock:
+            for key in [k for k in self._items if json.loads(k)[0] == name]:
+                del self._items[key]
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()

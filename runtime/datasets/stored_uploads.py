@@ -183,6 +183,29 @@ def stored() -> list[Dataset]:
     return [d for _, d in sorted(found, key=lambda pair: pair[0])]
 
 
+def delete(name: str) -> None:
+    """Removes the upload from the data directory: its description, and its file unless another upload
+    (the same file read with other options) still reads it. A damaged description goes too."""
+    upload_id = name[len(PREFIX):] if is_upload(name) else ""
+    if not ID_PATTERN.match(upload_id):
+        raise DatasetError(f"{name!r} is not an upload name: uploads are named 'upload:' and 16 hex digits.")
+    root = folder()
+    description = root / f"{upload_id}.json"
+    try:
+        m = _manifest(name)
+    except DatasetError:
+        if not description.exists():
+            raise
+        m = None                                   # damaged: nothing tells which file it read
+    try:
+        description.unlink(missing_ok=True)
+        if m is not None and not any(json.loads(p.read_text()).get("sha256") == m["sha256"]
+                                     for p in root.glob("*.json") if ID_PATTERN.match(p.stem)):
+            (root / f"{m['sha256']}.{m['format']}").unlink(missing_ok=True)
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"The upload {name} could not be removed from {root} ({exc}).") from None
+
+
 def read(name: str) -> Any:
     """The stored file parsed again with its options (RawData); its bytes must still match their hash."""
     m = _manifest(name)

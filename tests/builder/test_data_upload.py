@@ -130,3 +130,23 @@ def test_runs_on_an_upload_whose_file_is_gone_explain_it_in_every_tab(home):
     for tab in ("Results", "Playground", "Export"):
         open_tab(at, tab)
         assert any("is not in this data directory" in e for e in texts(at, "error") + texts(at, "warning")), tab
+
+
+def test_an_upload_is_removed_once_no_project_trains_on_it(home):
+    at = open_template("mlp")
+    assert not any(b.key == "upload_remove" for b in at.button)          # nothing to remove yet
+    upload(at, "shapes.csv", csv_bytes(GOOD_ROWS), **{"Target column": "kind"})
+    name = workspace(at).project.dataset["name"]
+    assert at.selectbox(key="upload_remove_choice").value == name
+    assert at.button(key="upload_remove").disabled                        # this project trains on it
+    assert any("The dataset of" in c and "choose another dataset there" in c for c in texts(at, "caption"))
+    picker(at).set_value("digits")
+    run(at)
+    remove = at.button(key="upload_remove")
+    assert not remove.disabled
+    remove.click()
+    run(at)
+    assert any(escape("Removed shapes.csv → kind from the data directory.") in s for s in texts(at, "success"))
+    assert datasets.saved_uploads() == [] and not list((home / "uploads").glob("*.csv"))
+    assert not any(b.key == "upload_remove" for b in at.button)
+    assert "Your data: shapes.csv → kind" not in picker(at).options and not texts(at, "exception")

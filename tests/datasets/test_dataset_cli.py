@@ -49,3 +49,21 @@ def test_unknown_name_lists_the_valid_ones(capsys):
     assert main(["datasets", "cifar10"]) == 2
     err = capsys.readouterr().err
     assert "Unknown dataset 'cifar10'" in err and "fashion_mnist" in err
+
+
+def test_delete_removes_an_upload_no_project_trains_on(capsys, monkeypatch, tmp_path):
+    from runtime.graph import Graph, Project
+    from runtime.store import Store
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))
+    rows = "".join(f"{i % 7},{i % 5},{'yes' if i % 3 else 'no'}\n" for i in range(60))
+    declared = datasets.save_upload(f"a,b,label\n{rows}".encode(), "toy.csv", target="label")
+    Store(tmp_path).save_project(Project(name="uses it", graph=Graph(), dataset={"name": declared.id}))
+    assert main(["datasets", declared.id, "--delete"]) == 1
+    assert "toy.csv → label is the dataset of 'uses it'" in capsys.readouterr().err
+    assert main(["datasets", "mnist", "--delete"]) == 1
+    assert "only uploads can be removed" in capsys.readouterr().err
+    assert main(["datasets", "--delete"]) == 2
+    Store(tmp_path).delete_project(Store(tmp_path).list_projects()[0].id)
+    assert main(["datasets", declared.id, "--delete"]) == 0
+    assert f"Removed toy.csv → label ({declared.id})" in capsys.readouterr().out
+    assert datasets.saved_uploads() == []

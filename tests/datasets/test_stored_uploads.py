@@ -118,3 +118,45 @@ def test_a_data_directory_that_cannot_be_written_is_a_message(home):
     (home / "uploads").write_text("a file where the folder should be")
     with pytest.raises(datasets.DatasetError, match="could not be kept in"):
         datasets.save_upload(csv_bytes(GOOD_ROWS), "shapes.csv", target="kind")
+
+
+def test_removing_an_upload_keeps_a_file_another_upload_still_reads(home):
+    kind = datasets.save_upload(csv_bytes(GOOD_ROWS), "a.csv", target="kind")
+    width = datasets.save_upload(csv_bytes(GOOD_ROWS), "a.csv", target="width", task="regression")
+    datasets.load(kind.id)
+    datasets.delete_upload(kind.id)
+    assert [d.id for d in datasets.saved_uploads()] == [width.id]
+    assert len(list((home / "uploads").glob("*.csv"))) == 1 and datasets.load(width.id).sizes()["train"] > 0
+    with pytest.raises(datasets.DatasetError, match="is not in this data directory"):
+        datasets.load(kind.id)                                     # not served from the cache either
+    datasets.delete_upload(width.id)
+    assert not list((home / "uploads").iterdir())
+    with pytest.raises(datasets.DatasetError, match="is not in this data directory"):
+        datasets.delete_upload(width.id)
+    with pytest.raises(datasets.DatasetError, match="is not an upload name"):
+        datasets.delete_upload("upload:../../etc")
+
+
+def test_a_damaged_upload_description_can_be_removed(home):
+    declared = datasets.save_upload(csv_bytes(GOOD_ROWS), "a.csv", target="kind")
+    description = home / "uploads" / f"{declared.id.split(':')[1]}.json"
+    description.write_text("{not json")
+    datasets.delete_upload(declared.id)
+    assert not description.exists()
+
+
+def test_an_upload_a_project_trains_on_is_not_removed(home):
+    from runtime.projects import remove_upload
+    from runtime.store import Store
+    declared = datasets.save_upload(csv_bytes(GOOD_ROWS), "a.csv", target="kind")
+    store = Store(home)
+    project = parse_project((ROOT / "runtime" / "templates" / "mlp.json").read_text())
+    project.name, project.dataset = "Shapes <b>", {"name": declared.id}
+    project_id, _ = store.save_project(project)
+    with pytest.raises(datasets.DatasetError, match=r"a.csv → kind is the dataset of 'Shapes <b>': choose another"):
+        remove_upload(store, declared.id)
+    assert [d.id for d in datasets.saved_uploads()] == [declared.id]
+    project.dataset = {"name": "digits"}                           # its latest version trains on digits
+    store.save_project(project, project_id)
+    remove_upload(store, declared.id)
+    assert datasets.saved_uploads() == []
