@@ -66,24 +66,11 @@ def optimizer_for(params, cfg: TrainConfig, fused: bool) -> torch.optim.Optimize
     return kind(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **extra)
 
 
-def hand_loop(model, x, y, cfg: TrainConfig, epochs: int) -> None:
-    opt = optimizer_for(model.parameters(), cfg, fused=False)
-    g = torch.Generator().manual_seed(0)
-    model.train()
-    for _ in range(epochs):
-        perm = torch.randperm(len(x), generator=g)
-        for i in range(0, len(x), cfg.batch_size):
-            idx = perm[i:i + cfg.batch_size]
-            loss = F.cross_entropy(model(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-
-
-def bare_fused_loop(model, x, y, cfg: TrainConfig, epochs: int) -> None:
-    """The Trainer's step (fused optimizer, gradients reset directly) without its metrics."""
+def hand_loop(model, x, y, cfg: TrainConfig, epochs: int, trainer_step: bool = False) -> None:
+    """A straightforward loop with torch.optim defaults; with `trainer_step`, the Trainer's step without
+    its metrics: the fused optimizer, gradients reset by setting them to None."""
     params = list(model.parameters())
-    opt = optimizer_for(params, cfg, fused=True)
+    opt = optimizer_for(params, cfg, fused=trainer_step)
     g = torch.Generator().manual_seed(0)
     model.train()
     for _ in range(epochs):
@@ -91,8 +78,11 @@ def bare_fused_loop(model, x, y, cfg: TrainConfig, epochs: int) -> None:
         for i in range(0, len(x), cfg.batch_size):
             idx = perm[i:i + cfg.batch_size]
             loss = F.cross_entropy(model(x[idx]), y[idx])
-            for p in params:
-                p.grad = None
+            if trainer_step:
+                for p in params:
+                    p.grad = None
+            else:
+                opt.zero_grad()
             loss.backward()
             opt.step()
 
@@ -156,7 +146,7 @@ def bench_case(label, template, dataset, n, epochs, rounds, store, peers) -> dic
     base.output_logits = True             # every variant trains on logits
     run = store.create_run(cfg.to_dict())     # created when Train is pressed, before the run starts
     variants = {"layerboard": lambda m: run_layerboard(m, x, y, cfg, epochs, store, run),
-                "bare_fused": lambda m: bare_fused_loop(m, x, y, cfg, epochs),
+                "bare_fused": lambda m: hand_loop(m, x, y, cfg, epochs, trainer_step=True),
                 "hand_written": lambda m: hand_loop(m, x, y, cfg, epochs),
                 "ceiling": lambda m: forward_backward_only(m, x, y, cfg, epochs)}
     if "keras" in peers:
