@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from builder import markdown, projects
+from builder import markdown, palette, projects
 from runtime.graph import parse_project
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -44,6 +44,10 @@ def content(at: AppTest, node_id: str) -> str:
 
 
 def click_palette(at: AppTest, layer_type: str) -> AppTest:
+    """Clicks the layer's button; a folded family's buttons are not drawn, so it searches first."""
+    if not any(b.key == f"palette_{layer_type}" for b in at.sidebar.button):
+        at.sidebar.text_input(key="palette_search").input(layer_type)
+        run(at)
     at.sidebar.button(key=f"palette_{layer_type}").click()
     return run(at)
 
@@ -75,6 +79,22 @@ def test_first_visit_opens_a_saved_empty_project_and_the_palette_builds_a_chain(
     assert [e["label"] for e in drawn["edges"]] == ["1×28×28", "784", "64"]
     saved = projects.store().load_project(workspace(at).project_id)
     assert len(saved.graph.nodes) == 4                     # autosaved on every change
+
+
+def test_the_palette_draws_the_buttons_of_open_families_only(home):
+    at = start()
+
+    def drawn() -> set[str]:
+        return {b.key for b in at.sidebar.button if b.key and b.key.startswith("palette_")}
+    assert {"palette_Input", "palette_Output", "palette_Linear"} <= drawn()
+    assert "palette_Conv2d" not in drawn() and "palette_ReLU" not in drawn()       # folded families
+    at.session_state[palette.family_key("Convolution", "")] = True                   # unfolded, as a click does
+    run(at)
+    assert {"palette_Conv2d", "palette_MaxPool2d"} <= drawn() and "palette_ReLU" not in drawn()
+    at.sidebar.text_input(key="palette_search").input("pool")
+    run(at)
+    assert {"palette_MaxPool2d", "palette_AvgPool1d", "palette_SequencePool"} <= drawn()   # every family found
+    assert "palette_Linear" not in drawn()
 
 
 def test_the_summary_lists_the_layers_like_keras_and_follows_the_canvas(home):
