@@ -27,6 +27,7 @@ from runtime.training import ConfigError
 REFRESH_S = 1.0
 WATCH_KEY = "watched_runs"            # project id -> the run this session looks at
 NOTICE_KEY = "training_notice"
+ADVANCED_KEY = "training_advanced_open"   # whether the advanced settings are unfolded
 ENDED_STYLE = {"completed": "success", "early_stopped": "success", "stopped": "info",
                "interrupted": "warning", "diverged": "error", "failed": "error"}
 
@@ -203,9 +204,10 @@ def show_preview(kind: str, splits: Any) -> None:
 
 # --- settings -----------------------------------------------------------------------------------
 def show_settings(ws: Workspace) -> None:
-    """The form generated from TrainConfig: beginner settings in view, advanced ones folded away."""
+    """The form generated from TrainConfig: beginner settings in view, advanced ones folded away (and
+    drawn only while unfolded)."""
     settings_form.show(ws.project.training, lambda name: ws.widget_key("cfg", name),
-                       on_change=lambda name, key: _set_setting(ws, name, key))
+                       on_change=lambda name, key: _set_setting(ws, name, key), advanced_key=ADVANCED_KEY)
 
 
 # --- run controls and live view -----------------------------------------------------------------

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from builder import run_control
 from runtime.training import describe
-from training_app import (charts, class_balance, open_tab, open_template, run, set_setting, texts, train,
-                          wait_for_run, widget, workspace)
+from training_app import (charts, class_balance, open_advanced, open_tab, open_template, run, set_setting, texts,
+                          train, wait_for_run, widget, workspace)
 
 
 def test_the_settings_form_is_generated_from_trainconfig_and_edits_the_project(home):
     at = open_template("mlp")
+    advanced = [s for s in describe() if s["advanced"]]
+    assert advanced and not any(w.key.endswith("_" + s["name"]) for s in advanced    # folded: not drawn
+                                for kind in ("checkbox", "selectbox", "number_input", "text_input")
+                                for w in getattr(at, kind) if w.key and w.key.startswith("cfg_"))
+    open_advanced(at)
     for setting in describe():
         if setting["kind"] != "dict":
             kind = {"bool": "checkbox", "str": "selectbox"}.get(setting["kind"], "number_input")
@@ -23,7 +28,7 @@ def test_the_settings_form_is_generated_from_trainconfig_and_edits_the_project(h
 
 
 def test_augmentation_is_typed_as_json_and_checked_against_the_data(home):
-    at = open_template("mlp")                                           # digits: images
+    at = open_advanced(open_template("mlp"))                            # digits: images
     widget(at, "text_input", "cfg", "augment").set_value('{"shift": 0.2, "noise": 0.05}')
     run(at)
     assert workspace(at).project.training["augment"] == {"shift": 0.2, "noise": 0.05}

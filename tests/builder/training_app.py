@@ -8,7 +8,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from builder import run_control, training_area
+from builder import run_control, settings_form, training_area, training_panel
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -38,7 +38,15 @@ def widget(at: AppTest, kind: str, prefix: str, name: str):
     return found[0]
 
 
+def open_advanced(at: AppTest) -> AppTest:
+    """Unfolds the advanced settings, as a click does: their widgets are drawn only while unfolded."""
+    at.session_state[training_panel.ADVANCED_KEY] = True
+    return run(at)
+
+
 def set_setting(at: AppTest, name: str, value) -> AppTest:
+    if any(s["name"] == name and s["advanced"] for s in settings_form.settings()):
+        open_advanced(at)
     kind = {bool: "checkbox", str: "selectbox"}.get(type(value), "number_input")
     widget(at, kind, "cfg", name).set_value(value)
     return run(at)
