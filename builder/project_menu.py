@@ -64,7 +64,8 @@ def autosave(ws: Workspace) -> None:
     text = ws.project.to_json()
     if text != st.session_state.get(SAVED_KEY):
         ws.project_id, _ = store().save_project(ws.project, ws.project_id)
-        st.query_params["project"] = ws.project_id
+        if st.query_params.get("project") != ws.project_id:   # setting it, even unchanged, messages the page
+            st.query_params["project"] = ws.project_id
         st.session_state[SAVED_KEY] = text
 
 
