@@ -17,6 +17,10 @@ from runtime.datasets.uploads import MAX_UPLOAD_BYTES
 from runtime.projects import remove_upload
 
 COUNT_KEY = "data_upload_count"     # part of the uploader's key: a new key empties it after a success
+# The two sections are drawn only while unfolded (keyed expanders that rerun the page): every element on
+# the page costs the browser time on each script run, a canvas event's included.
+FORM_OPEN_KEY = "data_upload_open"
+UPLOADS_OPEN_KEY = "data_uploads_open"
 NOTICE_KEY = "data_upload_notice"   # ("error" | "success", text), shown once after the click
 TASKS = ("infer from the target", "classification", "regression")
 FILE_TYPES = ["csv", "tsv", "txt", "npz", "zip"]
@@ -94,7 +98,10 @@ def show_uploads() -> None:
     uploads = {d.id: d for d in datasets.saved_uploads()}
     if not uploads:
         return
-    with st.expander(f"Your uploads ({len(uploads)})"):
+    box = st.expander("Your uploads", key=UPLOADS_OPEN_KEY, on_change="rerun")
+    if not box.open:
+        return
+    with box:
         name = st.selectbox("Upload", list(uploads), key="upload_remove_choice",
                             format_func=lambda n: f"{uploads[n].title} · {uploads[n].size}")
         users = store().dataset_users().get(name)
@@ -108,15 +115,21 @@ def show_uploads() -> None:
 
 def show(choose: Callable[[str], None]) -> None:
     """The upload form; `choose(name)` makes the project train on the added dataset."""
-    with st.expander("Upload your own data"):
-        st.caption("A **CSV** with a header row (pick the column to predict), an **NPZ** with arrays x and y "
-                   "(optionally x_test, y_test), or a **zip** with one folder of images per class. "
-                   f"Up to {MAX_UPLOAD_BYTES / 1e6:,.0f} MB; nothing in it is ever run.")
-        upload = st.file_uploader("Data file", type=FILE_TYPES, key=_key("file"),
-                                  max_upload_size=MAX_UPLOAD_BYTES // 1_000_000)
-        if upload is not None and _options(upload):
-            st.button("Add this dataset", key=_key("add"), type="primary", on_click=_add, args=(choose,))
+    box = st.expander("Upload your own data", key=FORM_OPEN_KEY, on_change="rerun")
+    if box.open:
+        with box:
+            _form(choose)
     show_uploads()
     notice = st.session_state.pop(NOTICE_KEY, None)
     if notice:
         getattr(st, notice[0])(markdown.escape(notice[1]))
+
+
+def _form(choose: Callable[[str], None]) -> None:
+    st.caption("A **CSV** with a header row (pick the column to predict), an **NPZ** with arrays x and y "
+               "(optionally x_test, y_test), or a **zip** with one folder of images per class. "
+               f"Up to {MAX_UPLOAD_BYTES / 1e6:,.0f} MB; nothing in it is ever run.")
+    upload = st.file_uploader("Data file", type=FILE_TYPES, key=_key("file"),
+                              max_upload_size=MAX_UPLOAD_BYTES // 1_000_000)
+    if upload is not None and _options(upload):
+        st.button("Add this dataset", key=_key("add"), type="primary", on_click=_add, args=(choose,))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from builder import projects, run_control
+from builder import data_upload, projects, run_control
 from builder.markdown import escape
 from runtime import datasets
 from runtime.datasets import uploads
@@ -24,7 +24,16 @@ def home(tmp_path, monkeypatch):
     datasets.CACHE.clear()
 
 
+def unfold(at, key: str):
+    """Unfolds a section of the upload panel, as a click does: its widgets are drawn only while unfolded."""
+    if key not in at.session_state or not at.session_state[key]:
+        at.session_state[key] = True
+        run(at)
+    return at
+
+
 def uploader(at):
+    unfold(at, data_upload.FORM_OPEN_KEY)
     return next(u for u in at.get("file_uploader") if u.proto.id and "upload_file_" in u.proto.id)
 
 
@@ -137,6 +146,8 @@ def test_an_upload_is_removed_once_no_project_trains_on_it(home):
     assert not any(b.key == "upload_remove" for b in at.button)          # nothing to remove yet
     upload(at, "shapes.csv", csv_bytes(GOOD_ROWS), **{"Target column": "kind"})
     name = workspace(at).project.dataset["name"]
+    assert not any(b.key == "upload_remove" for b in at.button)          # folded: not drawn
+    unfold(at, data_upload.UPLOADS_OPEN_KEY)
     assert at.selectbox(key="upload_remove_choice").value == name
     assert at.button(key="upload_remove").disabled                        # this project trains on it
     assert any("The dataset of" in c and "choose another dataset there" in c for c in texts(at, "caption"))
