@@ -199,11 +199,19 @@ def delete(name: str) -> None:
         m = None                                   # damaged: nothing tells which file it read
     try:
         description.unlink(missing_ok=True)
-        if m is not None and not any(json.loads(p.read_text()).get("sha256") == m["sha256"]
-                                     for p in root.glob("*.json") if ID_PATTERN.match(p.stem)):
+        if m is not None and not any(_sha_of(p) == m["sha256"] for p in root.glob("*.json") if ID_PATTERN.match(p.stem)):
             (root / f"{m['sha256']}.{m['format']}").unlink(missing_ok=True)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise DatasetError(f"The upload {name} could not be removed from {root} ({exc}).") from None
+
+
+def _sha_of(description: Path) -> str | None:
+    """The file an upload's description reads; None for a damaged one (it cannot load anything)."""
+    try:
+        m = json.loads(description.read_text())
+    except (OSError, ValueError):
+        return None
+    return m.get("sha256") if isinstance(m, dict) else None
 
 
 def read(name: str) -> Any:

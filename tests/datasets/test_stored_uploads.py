@@ -139,10 +139,14 @@ def test_removing_an_upload_keeps_a_file_another_upload_still_reads(home):
 
 def test_a_damaged_upload_description_can_be_removed(home):
     declared = datasets.save_upload(csv_bytes(GOOD_ROWS), "a.csv", target="kind")
+    other = datasets.save_upload(csv_bytes(GOOD_ROWS), "a.csv", target="width", task="regression")
     description = home / "uploads" / f"{declared.id.split(':')[1]}.json"
     description.write_text("{not json")
     datasets.delete_upload(declared.id)
     assert not description.exists()
+    (home / "uploads" / "0123456789abcdef.json").write_text("[1, 2]")   # another damaged one, of no use
+    datasets.delete_upload(other.id)
+    assert not list((home / "uploads").glob("*.csv"))
 
 
 def test_an_upload_a_project_trains_on_is_not_removed(home):
