@@ -18,6 +18,7 @@ from runtime.layers import AUTO, LAYERS, Param
 
 NUMBER = "a number"
 MAX_INTS = 8
+ERROR_KEY = "inspector_error"   # (widget key, node id, message) of the last value that could not be applied
 
 
 def parse_ints(text: str) -> list[int]:
@@ -39,11 +40,11 @@ def _apply(ws: Workspace, node_id: str, name: str, key: str, kind: str) -> None:
         try:
             value = parse_ints(value)
         except ValueError as e:
-            st.session_state["inspector_error"] = f"{name}: {e}"
+            st.session_state[ERROR_KEY] = (key, node_id, f"{name}: {e}")
             return
     elif kind == "int":
         value = int(value)
-    st.session_state.pop("inspector_error", None)
+    st.session_state.pop(ERROR_KEY, None)
     ws.set_param(node_id, name, value)
 
 
@@ -140,8 +141,9 @@ def show(ws: Workspace, compiled: Compiled) -> None:
                 (f"  **Parameters:** {info.num_params:,}" if info and info.num_params else ""))
     for issue in compiled.issues_of(node.id):
         (st.error if issue.severity == "error" else st.warning)(markdown.escape(issue.message))
-    if st.session_state.get("inspector_error"):
-        st.error(markdown.escape(st.session_state["inspector_error"]))
+    refused = st.session_state.get(ERROR_KEY)
+    if refused and ws.is_current(refused[0]) and refused[1] == node.id:   # not another node's, nor a past one's
+        st.error(markdown.escape(refused[2]))
     advanced = st.toggle("Advanced parameters", key="inspector_advanced")
     if node.type == "Input" and compiled.spec is not None:
         st.info("The dataset sets this Input's shape.")

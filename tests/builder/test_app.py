@@ -210,6 +210,27 @@ def test_inspector_edits_apply_at_once_and_recheck(home):
     assert any("not a list of whole numbers" in e.value for e in at.error)
 
 
+def test_a_refused_value_is_reported_on_its_own_node_only(home):
+    at = start()
+    for t in ("Input", "Flatten", "Output"):
+        click_palette(at, t)
+    workspace(at).select("input1")
+    run(at)
+    next(t for t in at.text_input if t.label == "shape").set_value("abc")
+    run(at)
+    assert any("not a list of whole numbers" in e.value for e in at.error)
+    workspace(at).select("flatten1")           # another node: the message is not about it
+    run(at)
+    assert not any("whole numbers" in e.value for e in at.error)
+    workspace(at).select("input1")
+    run(at)
+    assert any("not a list of whole numbers" in e.value for e in at.error)
+    click_palette(at, "ReLU")                  # an edit redraws the form with the graph's values
+    workspace(at).select("input1")
+    run(at)
+    assert not any("whole numbers" in e.value for e in at.error)
+
+
 def test_a_template_broken_on_purpose_shows_the_red_node_and_the_fix(home):
     at = start()
     at.button(key="template_lenet5").click()
