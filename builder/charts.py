@@ -24,6 +24,10 @@ COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#b
 def _layout(fig: go.Figure, title: str, x_title: str = "step", y_title: str = "") -> go.Figure:
     fig.update_layout(title=dict(text=title, font=dict(size=14)), height=HEIGHT, margin=MARGIN,
                       legend=dict(orientation="h", y=-0.25), xaxis_title=x_title, yaxis_title=y_title)
+    if x_title == "step":
+        # From step 0, as the loss curve: a lone validation point otherwise gets an axis of its own
+        # (3,499.5 to 3,500.5), which reads as another time than the loss chart beside it.
+        fig.update_xaxes(rangemode="tozero")
     # No plotly template: Streamlit's theme styles the chart, and resolving a template costs ~20 ms of
     # Python per figure, time the training thread of a live run would spend waiting for the GIL.
     return fig

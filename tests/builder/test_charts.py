@@ -22,3 +22,10 @@ def test_class_balance_bars_scale_to_the_largest_class_and_escape_names():
     assert "height:28px" in bars and "height:56px;background" in bars and "height:0px" in bars
     assert "fewest: eel (0), most: dog (100)" in bars
     assert "350 in each class" in charts.balance_bars({"0": 350, "1": 350})
+
+
+def test_step_axes_start_at_zero_so_a_lone_validation_point_lines_up_with_the_loss_chart():
+    series = {"train/loss": [(s, 1.0) for s in range(1, 3500)], "val/acc": [(3500, 0.9)], "lr": [(1, 1e-3)]}
+    for fig in (charts.metric_figure(series, "classification"), charts.loss_figure(series), charts.lr_figure(series),
+                charts.overlay_figure({"run 1": series}, "val/acc")):
+        assert fig.layout.xaxis.rangemode == "tozero"
