@@ -2,7 +2,7 @@
 the end with its curves, results and export, a diverging run, a reload, two sessions at once."""
 from __future__ import annotations
 
-from builder import run_control
+from builder import run_control, training_panel
 from runtime.training import describe
 from training_app import (charts, class_balance, open_advanced, open_tab, open_template, run, set_setting, texts,
                           train, wait_for_run, widget, workspace)
@@ -156,3 +156,11 @@ def test_only_the_open_tab_runs(home):
     open_tab(at, "Export")
     assert {"export_onnx", "download_code"} <= keys() and "train" not in keys()
     assert not any(s.key and s.key.startswith("dataset_") for s in at.selectbox)
+
+
+def test_a_paused_run_shows_where_it_is_but_no_speed_or_time_left_that_would_drift_while_it_waits():
+    at = {"epoch": 2, "step": 4160, "steps_total": 10500, "done": 0.4, "eta_s": 24.0}
+    assert training_panel.progress_line(at, 3, False, 531.0, " · loss 0.0221") == \
+        "epoch 2/3 · step 4160/10500 · 531 samples/s · 24 s left · loss 0.0221"
+    assert training_panel.progress_line(at, 3, True, 265.0, " · loss 0.0221") == \
+        "paused · epoch 2/3 · step 4160/10500 · loss 0.0221"
