@@ -44,10 +44,11 @@ def source_for(ws: Workspace, run_id: str | None) -> Source:
     problem = None
     if run_id is not None and not (job is not None and job.live):
         try:
-            trained = trained_model.load(store(), run_id)
+            # A run that diverged before its first checkpoint: the latest earlier run's trained weights.
+            trained = trained_model.load(store(), trained_model.with_weights(store(), run_id) or run_id)
             project = trained.project.copy()          # as the run trained it: its dataset and settings
             project.dataset, project.training = dict(trained.run.dataset), dict(trained.run.config)
-            return Source(f"{run_id}:{trained.checkpoint.stem}:{trained.checkpoint.stat().st_mtime_ns}",
+            return Source(f"{trained.run.id}:{trained.checkpoint.stem}:{trained.checkpoint.stat().st_mtime_ns}",
                           f"trained weights of {trained.run.name} ({trained.checkpoint.stem})",
                           project, trained.compiled, trained.weights())
         except trained_model.NotTrainedYet:

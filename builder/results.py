@@ -49,7 +49,15 @@ def finished_run(run_id: str | None, what: str) -> trained_model.Trained | None:
         st.info(f"The run is still training: {what} when it ends or is stopped.")
         return None
     try:
-        return trained_model.load(store(), run_id)
+        shown = trained_model.with_weights(store(), run_id)
+        if shown is None:
+            return trained_model.load(store(), run_id)      # raises NotTrainedYet with what to do
+        if shown != run_id:
+            info, earlier = store().run(run_id), store().run(shown)
+            st.info(f"{markdown.escape(info.name)} {info.status.replace('_', ' ')} before saving a checkpoint"
+                    f" (Data & training says why), so this shows {markdown.escape(earlier.name)}, the latest "
+                    "run with trained weights.")
+        return trained_model.load(store(), shown)
     except trained_model.NotTrainedYet as e:
         st.info(str(e))
     except (ValueError, LookupError) as e:       # data, graph or checkpoint problems the user can act on

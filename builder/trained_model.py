@@ -81,6 +81,16 @@ def checkpoint_of(store: Store, run_id: str) -> Path:
     return found[-1]
 
 
+def with_weights(store: Store, run_id: str) -> str | None:
+    """`run_id` when it saved a checkpoint, else the project's latest earlier run that did (a run that
+    diverged at its first steps must not hide the trained model before it), else None."""
+    if store.checkpoints(run_id):
+        return run_id
+    runs = store.list_runs(store.run(run_id).project_id)
+    earlier = [r.id for r in runs[:[r.id for r in runs].index(run_id)] if store.checkpoints(r.id)]
+    return earlier[-1] if earlier else None
+
+
 def load(store: Store, run_id: str) -> Trained:
     """The run's model with its latest checkpoint's weights (cached while that file is unchanged)."""
     path = checkpoint_of(store, run_id)

@@ -156,3 +156,17 @@ def test_every_kind_of_data_gets_results_and_a_playground(home, template, datase
         value = float(trained.values(trained.splits.x_test[:1])[0, 0])
         match = re.search(r"Prediction: \*\*([-0-9.e+]+)\*\*", shown)
         assert abs(float(match.group(1)) - value) <= 1e-3 * max(1.0, abs(value))
+
+
+def test_a_run_that_diverges_before_its_first_checkpoint_leaves_the_earlier_trained_model_in_view(home):
+    at = trained_app(epochs=1)
+    set_setting(at, "lr", 10.0)
+    set_setting(at, "optimizer", "sgd")
+    train(at)
+    assert wait_for_run(at) == "diverged"
+    open_tab(run(at), "Results")
+    assert any(i.startswith("run 2 diverged before saving a checkpoint") and "this shows run 1" in i
+               for i in texts(at, "info")), texts(at, "info")
+    assert "Confusion matrix (test split)" in charts(at)
+    open_tab(at, "Export")
+    assert any("Exports **trained weights of run 1" in m for m in texts(at, "markdown")), texts(at, "markdown")
