@@ -108,6 +108,9 @@ def show(ws: Workspace, run_id: str | None) -> None:
     if not source.compiled.ok:
         st.warning("The graph has errors: fix them (see the model summary) to export it.")
         return
+    if _classifier(source.compiled) and source.compiled.final_activation is None:
+        st.caption("The ONNX file outputs class probabilities (softmax applied); the PyTorch code returns the "
+                   "raw scores (logits) it trained on: `torch.softmax(model(x), dim=-1)` gives the same numbers.")
     stem = file_stem(source.project)
     onnx_col, files_col = st.columns([1.4, 1])
     with onnx_col:

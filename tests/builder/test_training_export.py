@@ -14,7 +14,7 @@ from safetensors.torch import load as load_safetensors
 
 from builder import exporting, run_control, trained_model
 from builder.projects import store
-from training_app import open_template, set_setting, train, wait_for_run, workspace
+from training_app import open_tab, open_template, set_setting, texts, train, wait_for_run, workspace
 
 
 def test_the_bundle_holds_a_verified_onnx_file_and_code_that_agree_with_the_run(home, tmp_path):
@@ -65,3 +65,9 @@ def test_without_a_run_the_graph_exports_with_fresh_weights(home):
     result = exporting.export(source)
     assert result.onnx.verification.passed
     assert "freshly initialized" in zipfile.ZipFile(io.BytesIO(result.bundle)).read("README.md").decode()
+
+
+def test_the_panel_says_the_onnx_file_gives_probabilities_where_the_code_gives_logits(home):
+    at = open_tab(open_template("mlp"), "Export")
+    assert any(c.startswith("The ONNX file outputs class probabilities") and "logits" in c
+               for c in texts(at, "caption")), texts(at, "caption")
