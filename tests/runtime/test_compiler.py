@@ -90,6 +90,16 @@ def test_cycle_unreachable_arity_and_dead_end():
     assert dead.node_id == "side" and dead.severity == "warning"
 
 
+def test_a_loop_names_the_edge_that_closes_it_and_only_its_nodes_turn_red():
+    g = chain(("Conv2d", {"out_channels": 1, "padding": 1}), ("ReLU", {}), ("Add", {}))
+    g.edges.append(Edge("in", "n2"))
+    g.edges.append(Edge("n2", "n0"))                       # the Add's result fed back into the Conv2d
+    issues = {i.node_id: i for i in compile(g).issues if i.code in ("cycle", "after-cycle")}
+    assert {n for n, i in issues.items() if i.severity == "error"} == {"n0", "n1", "n2"}
+    assert "remove the edge n2 → n0" in issues["n0"].message and "n0, n1, n2 form a loop" in issues["n0"].message
+    assert issues["out"].code == "after-cycle" and issues["out"].severity == "warning"
+
+
 def test_bad_parameters_say_what_they_accept():
     g = chain(("Conv2d", {"out_channels": 0, "kernel_size": "big", "stride": 2, "padding": "same"}))
     messages = [i.message for i in compile(g).issues if i.code == "bad-param"]
