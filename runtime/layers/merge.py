@@ -14,13 +14,22 @@ def _check_same(kind):
             if shape == first:
                 continue
             if len(shape) == len(first) and len(first) >= 2 and shape[0] != first[0]:
+                sizes = ("" if shape[1:] == first[1:] else
+                         f" Their sizes differ too ({_size(first)} and {_size(shape)}): match them with the "
+                         "convolutions' padding and stride, or pooling, on one branch.")
                 raise LayerError("shape", f"{kind} needs inputs of the same shape, but input 1 has {first[0]} "
-                                          f"channels and input {i} has {shape[0]}: put a 1x1 Conv2d with "
-                                          f"out_channels={first[0]} on the shortcut branch.")
+                                          f"channels and input {i} has {shape[0]}: put a 1x1 Conv2d on one "
+                                          f"branch, with out_channels={shape[0]} on input 1's or "
+                                          f"out_channels={first[0]} on input {i}'s (usually the shortcut)."
+                                          + sizes)
             raise LayerError("shape", f"{kind} needs inputs of the same shape, but input 1 is {list(first)} "
                                       f"and input {i} is {list(shape)}: make the branches agree (stride, "
                                       "pooling or a projection on one branch).")
     return check
+
+
+def _size(shape) -> str:
+    return "×".join(str(d) for d in shape[1:])
 
 
 def _check_concat(p, shapes):

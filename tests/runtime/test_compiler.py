@@ -40,6 +40,15 @@ def test_channel_mismatch_on_add_suggests_a_projection():
     issue = only_issue(compile(g, MNIST), "shape")
     assert issue.node_id == "n1"
     assert "8 channels" in issue.message and "input 2 has 1" in issue.message and "1x1 Conv2d" in issue.message
+    assert "out_channels=8 on input 2's" in issue.message and "sizes differ" not in issue.message
+
+
+def test_add_with_the_shortcut_first_and_other_sizes_names_both_fixes():
+    g = chain(("Conv2d", {"out_channels": 8}), ("Add", {}))
+    g.edges.insert(0, Edge("in", "n1"))                    # the shortcut is input 1 this time
+    message = only_issue(compile(g, MNIST), "shape").message
+    assert "input 1 has 1 channels and input 2 has 8" in message
+    assert "out_channels=8 on input 1's" in message and "(28×28 and 26×26)" in message
 
 
 def test_sequence_fed_to_the_output_suggests_last_step_or_pooling():
