@@ -21,6 +21,7 @@ WS_KEY = "workspace"
 SAVED_KEY = "saved_text"       # the project text last written, to save only real changes
 NOTICE_KEY = "project_notice"  # a message that must outlive the reruns of one click
 NEW = "new"                    # ?project=new: this tab shows an empty canvas, saved from its first change
+DELETING_KEY = "project_to_delete"   # the saved project whose Delete was pressed, awaiting confirmation
 
 
 def _open(ws: Workspace) -> None:
@@ -106,7 +107,12 @@ def _duplicate(ws: Workspace) -> None:
     _open_saved(store().duplicate_project(ws.project_id))
 
 
+def _ask_delete(project_id: str | None) -> None:
+    st.session_state[DELETING_KEY] = project_id
+
+
 def _delete(project_id: str) -> None:
+    st.session_state.pop(DELETING_KEY, None)
     try:
         store().delete_project(project_id)
     except StoreError as e:
@@ -179,11 +185,17 @@ def show_header(ws: Workspace) -> None:
         onnx_open.show_uploader(_open, NOTICE_KEY)
         st.markdown("**Saved projects**")
         for entry in store().list_projects():
-            c1, c2, c3 = st.columns([4, 1.3, 1.3])
+            c1, c2, c3 = st.columns([1.6, 1, 1.1])
+            if st.session_state.get(DELETING_KEY) == entry.id:     # a deleted project cannot be undone
+                c1.markdown(f"Delete **{markdown.escape(entry.name)}** for good?")
+                c2.button("Keep", key=f"keep_{entry.id}", on_click=_ask_delete, args=(None,))
+                c3.button("Delete", key=f"delete_{entry.id}", on_click=_delete, args=(entry.id,),
+                          type="primary")
+                continue
             c1.markdown(("▶ " if entry.id == ws.project_id else "") + markdown.escape(entry.name))
             c2.button("Open", key=f"open_{entry.id}", on_click=_open_saved, args=(entry.id,),
                       disabled=entry.id == ws.project_id)
-            c3.button("Delete", key=f"delete_{entry.id}", on_click=_delete, args=(entry.id,))
+            c3.button("Delete", key=f"ask_delete_{entry.id}", on_click=_ask_delete, args=(entry.id,))
     onnx_open.show_refusal()
     notice = st.session_state.pop(NOTICE_KEY, None)
     if notice:

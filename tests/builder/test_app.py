@@ -288,6 +288,14 @@ def test_rename_duplicate_delete_and_tidy(home):
     at.button(key="tidy").click()
     run(at)
     assert max(abs(x) for n in workspace(at).graph.nodes for x in n.position) < 5000
+    at.button(key=f"ask_delete_{first}").click()      # a click asks first: a deleted project is gone
+    run(at)
+    assert first in [p.id for p in projects.store().list_projects()]
+    at.button(key=f"keep_{first}").click()
+    run(at)
+    assert first in [p.id for p in projects.store().list_projects()]
+    at.button(key=f"ask_delete_{first}").click()
+    run(at)
     at.button(key=f"delete_{first}").click()
     run(at)
     assert [p.id for p in projects.store().list_projects()] == [workspace(at).project_id]
