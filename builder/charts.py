@@ -28,6 +28,8 @@ def _layout(fig: go.Figure, title: str, x_title: str = "step", y_title: str = ""
         # From step 0, as the loss curve: a lone validation point otherwise gets an axis of its own
         # (3,499.5 to 3,500.5), which reads as another time than the loss chart beside it.
         fig.update_xaxes(rangemode="tozero")
+        if max((x for trace in fig.data for x in (trace.x or ())), default=0) <= 10:
+            fig.update_xaxes(dtick=1)           # a few steps (a huge batch): no ticks at step 0.5, 1.5
     # No plotly template: Streamlit's theme styles the chart, and resolving a template costs ~20 ms of
     # Python per figure, time the training thread of a live run would spend waiting for the GIL.
     return fig

@@ -29,3 +29,9 @@ def test_step_axes_start_at_zero_so_a_lone_validation_point_lines_up_with_the_lo
     for fig in (charts.metric_figure(series, "classification"), charts.loss_figure(series), charts.lr_figure(series),
                 charts.overlay_figure({"run 1": series}, "val/acc")):
         assert fig.layout.xaxis.rangemode == "tozero"
+
+
+def test_a_run_of_a_few_steps_gets_whole_step_ticks():
+    few = {"train/loss": [(1, 2.3), (2, 2.2)], "val/loss": [(1, 2.3), (2, 2.2)]}
+    assert charts.loss_figure(few).layout.xaxis.dtick == 1
+    assert charts.loss_figure({"train/loss": [(s, 1.0) for s in range(1, 60)]}).layout.xaxis.dtick is None
