@@ -132,8 +132,11 @@ def flow_nodes(ws: Workspace, compiled: Compiled) -> list[StreamlitFlowNode]:
         issues = compiled.issues_of(node.id)
         severity = "error" if any(i.severity == "error" for i in issues) else ("warning" if issues else None)
         n_inputs = len(ws.graph.inputs_of(node.id))
+        params = shown_params(node.params, info.params if info else {})
+        if node.type == "Input" and compiled.spec is not None:     # the dataset's shape, not the file's
+            params["shape"] = list(compiled.spec.input_shape)
         content = node_card.node_content(
-            node.id, layer, shown_params(node.params, info.params if info else {}),
+            node.id, layer, params,
             info.shape if info else None, info.num_params if info else None,
             [(i.message, i.severity) for i in issues], n_inputs if layer.inputs[1] > 1 else 0)
         kind = "input" if layer.inputs[1] == 0 else ("output" if node.type == "Output" else "default")

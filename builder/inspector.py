@@ -71,14 +71,14 @@ def _clamp(p: Param, value: Any) -> int | float:
     return int(value) if p.kind == "int" else float(value)
 
 
-def param_widget(ws: Workspace, node_id: str, p: Param, value: Any) -> None:
+def param_widget(ws: Workspace, node_id: str, p: Param, value: Any, disabled: bool = False) -> None:
     key = ws.widget_key("param", node_id, p.name)
     args = (ws, node_id, p.name, key, p.kind)
     words = list(p.words) + ([AUTO] if p.auto else [])
     if words and p.kind in ("int", "float"):
         modes = [NUMBER, *words]
         st.selectbox(p.name, modes, index=modes.index(value) if value in words else 0, help=p.help,
-                     key=key + "_mode", on_change=_apply_mode, args=(ws, node_id, p, key + "_mode"))
+                     key=key + "_mode", on_change=_apply_mode, args=(ws, node_id, p, key + "_mode"), disabled=disabled)
         if value in words:
             return
         label, visibility = f"{p.name} (number)", "collapsed"
@@ -86,22 +86,23 @@ def param_widget(ws: Workspace, node_id: str, p: Param, value: Any) -> None:
         label, visibility = p.name, "visible"
     if p.kind == "bool":
         st.checkbox(p.name, value=bool(value) if isinstance(value, bool) else bool(p.default), help=p.help,
-                    key=key, on_change=_apply, args=args)
+                    key=key, on_change=_apply, args=args, disabled=disabled)
     elif p.kind == "choice":
         index = p.choices.index(value) if value in p.choices else 0
-        st.selectbox(p.name, p.choices, index=index, help=p.help, key=key, on_change=_apply, args=args)
+        st.selectbox(p.name, p.choices, index=index, help=p.help, key=key, on_change=_apply, args=args,
+                     disabled=disabled)
     elif p.kind == "ints":
         text = ", ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
         st.text_input(p.name, value=text, help=p.help + " Whole numbers separated by commas.", key=key,
-                      on_change=_apply, args=args)
+                      on_change=_apply, args=args, disabled=disabled)
     elif p.kind == "int":
         st.number_input(label, value=_clamp(p, value), step=1, help=p.help, key=key, on_change=_apply, args=args,
-                        label_visibility=visibility,
+                        label_visibility=visibility, disabled=disabled,
                         min_value=int(p.min) if p.min is not None else None,
                         max_value=int(p.max) if p.max is not None else None)
     else:
         st.number_input(label, value=_clamp(p, value), help=p.help, key=key, on_change=_apply, args=args,
-                        label_visibility=visibility,
+                        label_visibility=visibility, disabled=disabled,
                         min_value=float(p.min) if p.min is not None else None,
                         max_value=float(p.max) if p.max is not None else None, format="%g")
 
@@ -145,12 +146,14 @@ def show(ws: Workspace, compiled: Compiled) -> None:
     if refused and ws.is_current(refused[0]) and refused[1] == node.id:   # not another node's, nor a past one's
         st.error(markdown.escape(refused[2]))
     advanced = st.toggle("Advanced parameters", key="inspector_advanced")
-    if node.type == "Input" and compiled.spec is not None:
-        st.info("The dataset sets this Input's shape.")
+    from_dataset = node.type == "Input" and compiled.spec is not None
+    if from_dataset:
+        st.info("The dataset sets this Input's shape: choose another dataset in Data & training to change it.")
     for p in layer.params:
         if p.advanced and not advanced:
             continue
-        param_widget(ws, node.id, p, node.params.get(p.name, p.default))
+        value = info.params.get(p.name) if from_dataset and info else node.params.get(p.name, p.default)
+        param_widget(ws, node.id, p, value, disabled=from_dataset)
     sources = ws.graph.inputs_of(node.id)
     if layer.inputs[1] > 1 and len(sources) > 1:
         st.markdown("**Inputs, in order**")

@@ -366,6 +366,7 @@ def _resolve_params(node_id, layer, given, spec, info) -> list[Issue]:
 def _infer_input(node_id, info, spec) -> list[Issue]:
     shape = tuple(spec.input_shape) if spec else tuple(info.params["shape"])
     info.dtype = spec.input_dtype if spec else info.params["dtype"]
+    info.params.update(shape=list(shape), dtype=info.dtype)     # the dataset's, when there is one
     if not shape or any(d < 1 for d in shape) or math.prod(shape) > MAX_INPUT_VALUES:
         return [Issue(node_id, "bad-param", f"Input shape {list(shape)} must list positive sizes with at most "
                                             f"{MAX_INPUT_VALUES:,} values in all, e.g. [1, 28, 28].")]

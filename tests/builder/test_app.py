@@ -329,3 +329,8 @@ def test_choosing_another_dataset_resizes_the_graph(home):
     ws.project.dataset = {"name": "iris"}          # what the data panel does
     run(at)
     assert "→ 4" in content(at, "input1")
+    assert "shape=4<" in content(at, "input1").replace("<br>", "<")    # not the file's 1×8×8
+    ws.select("input1")
+    run(at)
+    shape = next(t for t in at.text_input if t.label == "shape")
+    assert shape.value == "4" and shape.disabled
