@@ -22,7 +22,7 @@ from runtime import datasets
 from runtime.datasets.sizing import size_graph
 from runtime.jobs import JobError
 from runtime.projects import project_spec
-from runtime.training import ConfigError
+from runtime.training import ConfigError, TrainConfig
 
 REFRESH_S = 1.0
 WATCH_KEY = "watched_runs"            # project id -> the run this session looks at
@@ -132,7 +132,8 @@ def _set_setting(ws: Workspace, name: str, key: str) -> None:
 
 
 # --- data ---------------------------------------------------------------------------------------
-def show_dataset(ws: Workspace) -> None:
+def show_dataset(ws: Workspace) -> int | None:
+    """The picker, upload form and preview; returns the number of training samples once the data loads."""
     choices = {**datasets.DATASETS, **{d.id: d for d in datasets.saved_uploads()}}
     names = list(choices)
     current = ws.project.dataset.get("name")
@@ -163,6 +164,15 @@ def show_dataset(ws: Workspace) -> None:
         st.error(str(e))
         return
     show_preview(declared.kind, splits)
+    return splits.sizes()["train"]
+
+
+def batch_note(batch_size: int, train_samples: int | None) -> str | None:
+    """Why a run takes one step per epoch: a batch larger than the training split is the whole split."""
+    if train_samples is None or batch_size <= train_samples:
+        return None
+    return (f"The batch size ({batch_size:,}) is larger than the {train_samples:,} training samples: each epoch "
+            "is a single step over all of them.")
 
 
 def _unavailable(name: str) -> str:
@@ -306,9 +316,12 @@ def show(ws: Workspace) -> None:
     """The whole Data & training tab."""
     data, settings = st.columns([1, 1.4])
     with data:
-        show_dataset(ws)
+        train_samples = show_dataset(ws)
     with settings:
         show_settings(ws)
+        note = batch_note(int(ws.project.training.get("batch_size", TrainConfig().batch_size)), train_samples)
+        if note:
+            st.caption(note)
         run_id = watched_run(ws)
         show_controls(ws, run_id)
     show_live(run_id)

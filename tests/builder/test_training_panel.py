@@ -164,3 +164,11 @@ def test_a_paused_run_shows_where_it_is_but_no_speed_or_time_left_that_would_dri
         "epoch 2/3 · step 4160/10500 · 531 samples/s · 24 s left · loss 0.0221"
     assert training_panel.progress_line(at, 3, True, 265.0, " · loss 0.0221") == \
         "paused · epoch 2/3 · step 4160/10500 · loss 0.0221"
+
+
+def test_a_batch_larger_than_the_training_split_is_explained_under_the_settings(home):
+    at = open_template("mlp")                             # Digits 8x8: 1,259 training samples
+    assert not [c for c in texts(at, "caption") if c.startswith("The batch size")]
+    set_setting(at, "batch_size", 5000)
+    assert "The batch size (5,000) is larger than the 1,259 training samples: each epoch is a single step over " \
+           "all of them." in texts(at, "caption")
