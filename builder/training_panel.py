@@ -8,7 +8,6 @@ each project is kept in the session; a fresh session (a reload) re-attaches to t
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 import numpy as np
@@ -288,17 +287,15 @@ def _progress(job, info, series) -> None:
         return
     p = job.log.progress()
     losses = series.get("train/loss", [])
-    own = [s for s, _ in job.log.series(["train/loss"]).get("train/loss", [])]
-    elapsed = max(1e-6, time.time() - job.log.started)
-    rate = (own[-1] - own[0] + 1) * info.config.get("batch_size", 0) / elapsed if own else 0.0
+    rate = p["steps_per_s"] * info.config.get("batch_size", 0)
     last = f" · loss {losses[-1][1]:.4f}" if losses else ""
     st.progress(min(1.0, p["done"]), text=progress_line(p, info.config.get("epochs", "?"), job.status == "paused",
                                                          rate, last))
 
 
 def progress_line(p: dict[str, float], epochs: Any, paused: bool, rate: float, last: str) -> str:
-    """`epoch 2/3 · step 4160/10500 · 727 samples/s · 10 s left · loss 0.0349`. While paused, no speed
-    nor time left: both are measured since the start, so they would sink and grow for as long as it waits."""
+    """`epoch 2/3 · step 4160/10500 · 727 samples/s · 10 s left · loss 0.0349`. While paused, only
+    where it stands: nothing moves. The speed counts only the time spent training (runtime.jobs.RunLog)."""
     where = f"epoch {p['epoch']}/{epochs} · step {p['step']}/{p['steps_total']}"
     if paused:
         return f"paused · {where}{last}"

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from runtime import job_worker
 from runtime.graph import project_from_dict
@@ -45,19 +45,38 @@ class RunSpec:
 
 
 class RunLog:
-    """The live view of a run kept in memory for the UI, fed from its process: series and progress."""
+    """The live view of a run kept in memory for the UI, fed from its process: series and progress.
+    Its clock stops while the run is paused, so speed and time left stay true after a resume."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self._series: dict[str, list[tuple[int, float]]] = {}
         self.epoch = 0
         self.step = 0
         self.steps_total = 0
-        self.started = time.time()
+        self._first_step: int | None = None    # the first step this process trained (a resumed run starts late)
+        self._started = self._clock()
+        self._paused_since: float | None = None
+        self._paused_s = 0.0
 
     def begin(self, steps_total: int) -> None:
-        self.started = time.time()
+        self._started = self._clock()
         self.steps_total = steps_total
+
+    def pause_clock(self) -> None:
+        if self._paused_since is None:
+            self._paused_since = self._clock()
+
+    def resume_clock(self) -> None:
+        if self._paused_since is not None:
+            self._paused_s += self._clock() - self._paused_since
+            self._paused_since = None
+
+    def elapsed(self) -> float:
+        """Seconds spent training since the start, without the time spent paused."""
+        now = self._paused_since if self._paused_since is not None else self._clock()
+        return max(0.0, now - self._started - self._paused_s)
 
     def add_metrics(self, epoch: int, step: int, metrics: dict[str, float]) -> None:
         self.epoch, self.step = epoch, max(self.step, step)
@@ -66,6 +85,8 @@ class RunLog:
                 self._series.setdefault(name, []).append((step, value))
 
     def add_losses(self, first_step: int, losses: list[float]) -> None:
+        if self._first_step is None:
+            self._first_step = first_step
         self.step = max(self.step, first_step + len(losses) - 1)
         with self._lock:
             self._series.setdefault("train/loss", []).extend(
@@ -77,11 +98,15 @@ class RunLog:
             return {k: list(v) for k, v in self._series.items() if names is None or k in names}
 
     def progress(self) -> dict[str, float]:
-        """Epoch, step, share done and seconds left, for a progress bar."""
+        """Epoch, step, share done, steps per second and seconds left, for a progress bar. Speed counts
+        only the steps this process trained and the time it trained them (not paused)."""
         done = self.step / self.steps_total if self.steps_total else 0.0
-        elapsed = time.time() - self.started
+        trained = self.step - self._first_step + 1 if self._first_step is not None else 0
+        elapsed = self.elapsed()
+        steps_per_s = trained / elapsed if trained and elapsed > 0 else 0.0
         return {"epoch": self.epoch + 1, "step": self.step, "steps_total": self.steps_total, "done": done,
-                "eta_s": elapsed * (1 - done) / done if done else float("nan")}
+                "steps_per_s": steps_per_s,
+                "eta_s": (self.steps_total - self.step) / steps_per_s if steps_per_s else float("nan")}
 
 
 class Job:
@@ -115,10 +140,12 @@ class Job:
 
     def pause(self) -> None:
         if self.status == "running" and self._command("pause"):
+            self.log.pause_clock()
             self._set("paused")
 
     def resume(self) -> None:
         if self.status == "paused" and self._command("resume"):
+            self.log.resume_clock()
             self._set("running")
 
     def wait(self, timeout: float | None = None) -> bool:

@@ -14,7 +14,7 @@ from torch import nn
 
 from runtime import checkpoints
 from runtime.graph import project_from_dict
-from runtime.jobs import JobError, JobRegistry, RunSpec
+from runtime.jobs import JobError, JobRegistry, RunLog, RunSpec
 from runtime.store import Store
 from runtime.training import History, TrainConfig, Trainer
 from runtime.training.session import prepare
@@ -144,6 +144,24 @@ def test_pause_holds_the_run_and_resume_finishes_it(tmp_path):
     assert job.log.step == held and not job.done.is_set()
     job.resume()
     assert job.wait(120) and job.status == "completed"
+
+
+def test_the_progress_clock_stops_while_paused_and_counts_only_the_steps_this_process_trained():
+    now = [100.0]
+    log = RunLog(clock=lambda: now[0])
+    log.begin(steps_total=1000)
+    log.add_losses(401, [1.0] * 100)          # resumed from a checkpoint at step 400: 100 steps in 10 s
+    now[0] += 10
+    assert log.progress()["steps_per_s"] == pytest.approx(10.0)
+    log.pause_clock()
+    now[0] += 3600                            # an hour paused changes nothing
+    assert log.progress()["steps_per_s"] == pytest.approx(10.0) and log.elapsed() == pytest.approx(10.0)
+    log.resume_clock()
+    now[0] += 10
+    log.add_losses(501, [1.0] * 100)
+    p = log.progress()
+    assert p["step"] == 600 and p["done"] == pytest.approx(0.6)
+    assert p["steps_per_s"] == pytest.approx(10.0) and p["eta_s"] == pytest.approx(40.0)
 
 
 def test_crashes_and_bad_settings_mark_the_run_failed_and_the_registry_goes_on(tmp_path):
