@@ -142,7 +142,12 @@ def project_from_dict(data: Any) -> Project:
     """Checks a parsed project file and returns the Project; ProjectFileError says what is wrong."""
     if not isinstance(data, dict):
         raise ProjectFileError("A project file must be a JSON object with format_version, name and graph.")
-    version = data.get("format_version")
+    if "format_version" not in data:
+        raise ProjectFileError(
+            "The file has no format_version: a project file is a JSON object with "
+            f"\"format_version\": {FORMAT_VERSION}, a name and a graph (its nodes and edges), "
+            "as Layerboard saves it (see docs/format.md).")
+    version = data["format_version"]
     if version != FORMAT_VERSION:
         raise ProjectFileError(
             f"Unknown format_version {version!r}: this Layerboard reads version {FORMAT_VERSION}. "

@@ -46,6 +46,8 @@ def test_edge_port_round_trips():
 
 @pytest.mark.parametrize("mutate, expected", [
     (lambda d: d.update(format_version=7), "Unknown format_version 7"),
+    (lambda d: d.pop("format_version"), 'The file has no format_version: a project file is a JSON object with '
+                                        '"format_version": 1, a name and a graph'),
     (lambda d: d["graph"]["nodes"][1].update(type="Conv3d"), "unknown type 'Conv3d'. Known types: "),
     (lambda d: d["graph"]["nodes"][1].update(id="in"), "Two nodes share the id 'in'"),
     (lambda d: d["graph"]["edges"].append({"source": "fc", "target": "ghost"}), "target 'ghost'"),
