@@ -19,7 +19,7 @@ class Batch:
     """One finished optimizer step. `loss` stays on the device: reading it costs a sync."""
     epoch: int          # 0-based
     index: int          # batch index inside the epoch, 0-based
-    step: int           # optimizer steps done so far in the run (1 after the first)
+    step: int           # optimizer steps done so far (1 after a new run's first; a resumed or forked run counts on)
     size: int
     loss: torch.Tensor
 

@@ -2,8 +2,8 @@
 
 Hot path per step: slice a batch by index, forward, loss, backward, (clip), optimizer step. The
 loss stays on the device (a list of scalar tensors) and is read once per `log_every` steps (and at
-steps 1, 2, 4, 8 so the first curve point shows at once): one sync gives every step's value and the
-NaN check. The per-layer gradient norms are read with the losses at most every `GRAD_INTERVAL_S`
+the 1st, 2nd, 4th and 8th step a process trains, so the first curve point shows at once): one sync
+gives every step's value and the NaN check. The per-layer gradient norms are read with the losses at most every `GRAD_INTERVAL_S`
 seconds (and at once when the loss diverges, for the diagnosis). Weight norms and dead ReLUs (counted
 on an epoch's last full training batch through forward hooks, so no extra forward pass is spent on
 them) are sampled at epoch ends at most every `HEALTH_INTERVAL_S` seconds, and always on the first and
@@ -48,8 +48,8 @@ DEAD_MIN_BATCH = 16
 class TrainResult:
     status: str                    # "completed", "early_stopped", "stopped" or "diverged"
     reason: str
-    epochs_done: int               # epochs finished, counting those of the run it resumed
-    steps: int
+    epochs_done: int               # epochs finished, counting those of the run it resumed or forked from
+    steps: int                     # the same for optimizer steps
     metrics: dict[str, float] = field(default_factory=dict)   # the last epoch's figures
     best_epoch: int | None = None
 
@@ -100,7 +100,8 @@ class Trainer:
         self.monitor_mode = "max" if self.config.monitor in MAXIMIZED else "min"
         self.epoch = 0                 # epochs finished in this run's loop
         self.epoch_offset = 0          # epochs of the run this one was forked from
-        self.step = 0                  # optimizer steps in this run, including resumed ones
+        self.step = 0                  # optimizer steps in this run, including those it resumed or forked from
+        self.start_step = 0            # the step this process started training at
         self.last_metrics: dict[str, float] = {}
 
     # ------------------------------------------------------------------ setup
@@ -191,6 +192,7 @@ class Trainer:
             self._restore(resume_from, fork)
         else:
             torch.manual_seed(self.config.seed)            # dropout masks follow the seed too
+        self.start_step = self.step
         try:
             for cb in self.callbacks:
                 cb.on_train_start(self)
@@ -229,6 +231,11 @@ class Trainer:
         n = self.config.epochs
         return self._result("completed", f"trained {n} epoch{'' if n == 1 else 's'}")
 
+    @property
+    def last_step(self) -> int:
+        """The step the run ends at when it trains all its epochs (counting the steps it resumed or forked from)."""
+        return self.step + (self.config.epochs - self.epoch) * self.steps_per_epoch - self.batch
+
     def _result(self, status: str, reason: str) -> TrainResult:
         best = None if self.best_epoch is None else self.epoch_offset + self.best_epoch + 1
         return TrainResult(status, reason, self.epoch_offset + self.epoch, self.step,
@@ -264,7 +271,7 @@ class Trainer:
                 self.pending_sizes.append(size)
                 for cb in self.batch_listeners:
                     cb.on_batch_end(self, Batch(self.epoch_offset + self.epoch, i, self.step, size, loss.detach()))
-                if self.step % cfg.log_every == 0 or self.step in EARLY_CHECKS:
+                if self.step % cfg.log_every == 0 or self.step - self.start_step in EARLY_CHECKS:
                     self._flush()
         finally:
             self.epoch_seconds += time.perf_counter() - started
@@ -418,7 +425,9 @@ class Trainer:
             return
         pos = state["position"]
         if fork:
-            self.epoch_offset = pos["epoch_offset"] + pos["epoch"]
+            # The fork goes on along its parent's axes: epoch N + 1 at the steps after the checkpoint's, so
+            # its curves continue the parent's from the fork point instead of lying over its first epochs.
+            self.epoch_offset, self.step = pos["epoch_offset"] + pos["epoch"], pos["step"]
             if state["config"]["optimizer"] == self.config.optimizer:
                 self.optimizer.load_state_dict(state["optimizer"])
                 for group in self.optimizer.param_groups:

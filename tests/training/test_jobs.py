@@ -229,6 +229,10 @@ def test_fork_a_new_run_from_an_epoch_checkpoint_with_other_settings(tmp_path):
     assert info.parent_run_id == parent.id and info.parent_checkpoint == epoch1
     assert [v for _, v in store.metrics(child.id)["epoch"]] == [2.0, 3.0]
     assert {v for _, v in store.metrics(child.id)["lr"]} == {0.0003}
+    # same batch size: the fork's epochs 2 and 3 end at the parent's steps of them, and its progress counts to there
+    parent_steps = [s for s, _ in store.metrics(parent.id)["epoch"]]
+    assert [s for s, _ in store.metrics(child.id)["epoch"]] == parent_steps[1:]
+    assert child.log.steps_total == child.log.step == parent_steps[-1] and child.log.progress()["done"] == 1.0
 
 
 APP_PROCESS = """

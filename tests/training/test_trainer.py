@@ -200,6 +200,24 @@ def test_fork_continues_from_an_epoch_with_new_settings(tmp_path):
     assert sgd.fit(resume_from=tmp_path / "epoch_0001", fork=True).status == "completed"
 
 
+def test_a_fork_continues_its_parents_step_axis_from_the_checkpoint(tmp_path):
+    data = quadrants()                                   # 960 training samples: 15 steps of 64 per epoch
+    parent = History()
+    Trainer(mlp(), data, TrainConfig(epochs=3, log_every=100), callbacks=[parent, Checkpointer(tmp_path)]).fit()
+    fork = History()
+    trainer = Trainer(mlp(), data, TrainConfig(epochs=2, batch_size=32, lr=0.003, log_every=100), callbacks=[fork])
+    result = trainer.fit(resume_from=tmp_path / "epoch_0002", fork=True)
+    assert parent.series["epoch"] == [(15, 1.0), (30, 2.0), (45, 3.0)]
+    assert fork.series["epoch"] == [(60, 3.0), (90, 4.0)]  # from the parent's step 30, 30 steps of 32 an epoch
+    assert [s for s, _ in fork.series["train/loss"]] == list(range(31, 91))
+    assert [s for s, _ in fork.series["grad_norm/0"]][0] == 31   # its first losses are read at once, as a new run's
+    assert result.steps == trainer.last_step == 90
+    resumed = History()
+    Trainer(mlp(), data, TrainConfig(epochs=3, log_every=100), callbacks=[resumed]).fit(
+        resume_from=tmp_path / "epoch_0002")
+    assert resumed.series["epoch"] == [(45, 3.0)]          # a resumed run goes on where it was, as before
+
+
 def test_a_huge_learning_rate_ends_with_a_diagnosis_naming_a_layer():
     data = quadrants()
     data.x_train = data.x_train * 1e3
