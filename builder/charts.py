@@ -16,6 +16,7 @@ Series = dict[str, list[tuple[int, float]]]
 HEIGHT = 260
 MAX_POINTS = 400
 MARGIN = dict(l=40, r=10, t=36, b=30)
+HEATMAP_ROW_PX = 16            # a layer's row in the gradient heatmap: room for one 12 px label
 # Plotly options for every chart of the app: no mode bar (its buttons crowd small charts).
 CONFIG = {"displayModeBar": False}
 COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f")
@@ -100,8 +101,11 @@ def gradient_heatmap(series: Series) -> go.Figure:
     fig = go.Figure(go.Heatmap(x=steps, y=layers, z=z, colorscale="Viridis", zmin=-6, zmax=2,
                                colorbar=dict(title="log10", thickness=10),
                                hovertemplate="%{y} step %{x}: 10^%{z:.2f}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed")
-    return _layout(fig, "Gradient norm per layer (log10)")
+    # Every layer named (Plotly's automatic ticks name every other one of the ResNet template's 17),
+    # with a row tall enough for its label: the chart grows with the model.
+    fig.update_yaxes(autorange="reversed", type="category", tickmode="array", tickvals=layers, ticktext=layers)
+    fig = _layout(fig, "Gradient norm per layer (log10)")
+    return fig.update_layout(height=max(HEIGHT, HEATMAP_ROW_PX * len(layers) + MARGIN["t"] + MARGIN["b"]))
 
 
 def confusion_figure(confusion: list[list[int]], class_names: Sequence[str]) -> go.Figure:

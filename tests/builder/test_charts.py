@@ -35,3 +35,15 @@ def test_a_run_of_a_few_steps_gets_whole_step_ticks():
     few = {"train/loss": [(1, 2.3), (2, 2.2)], "val/loss": [(1, 2.3), (2, 2.2)]}
     assert charts.loss_figure(few).layout.xaxis.dtick == 1
     assert charts.loss_figure({"train/loss": [(s, 1.0) for s in range(1, 60)]}).layout.xaxis.dtick is None
+
+
+def test_the_gradient_heatmap_names_every_layer_and_grows_with_the_model():
+    def heatmap(layers):
+        return charts.gradient_heatmap({f"grad_norm/{layer}": [(1, 0.1), (20, 0.05)] for layer in layers})
+    resnet = [f"{kind}{i}" for i in range(1, 9) for kind in ("conv", "bn")] + ["fc1"]     # the template's 17
+    tall, small = heatmap(resnet), heatmap(["fc1", "fc2", "fc3"])
+    assert list(tall.layout.yaxis.tickvals) == resnet == list(tall.layout.yaxis.ticktext)
+    assert list(small.layout.yaxis.tickvals) == ["fc1", "fc2", "fc3"]
+    plot_height = tall.layout.height - tall.layout.margin.t - tall.layout.margin.b
+    assert plot_height / len(resnet) >= 16                 # a 12 px label per row, none overlapping
+    assert small.layout.height == charts.HEIGHT            # as tall as the charts beside it
