@@ -1,14 +1,14 @@
 """The training loop: in-memory tensors, shuffled index slices, callbacks, stop/pause, checkpoints.
 
-Hot path per step: slice a batch by index, forward, loss, backward, (clip), optimizer step. The
-loss stays on the device (a list of scalar tensors) and is read once per `log_every` steps (and at
-the 1st, 2nd, 4th and 8th step a process trains, so the first curve point shows at once): one sync
-gives every step's value and the NaN check. The per-layer gradient norms are read with the losses at most every `GRAD_INTERVAL_S`
-seconds (and at once when the loss diverges, for the diagnosis). Weight norms and dead ReLUs (counted
-on an epoch's last full training batch through forward hooks, so no extra forward pass is spent on
-them) are sampled at epoch ends at most every `HEALTH_INTERVAL_S` seconds, and always on the first and
-last epoch: charts refresh about once a second, and on models with millisecond epochs measuring every
-epoch would cost several percent of the training time.
+Hot path per step: slice a batch by index, forward, loss, backward, (clip), optimizer step. The loss
+stays on the device (a list of scalar tensors) and is read once per `log_every` steps (and at the
+1st, 2nd, 4th and 8th step a process trains, so the first curve point shows at once): one sync gives
+every step's value and the NaN check. The per-layer gradient norms are read with the losses at most
+every `GRAD_INTERVAL_S` seconds (and at once when the loss diverges, for the diagnosis). Weight
+norms and dead ReLUs (counted on an epoch's last full training batch through forward hooks, so no
+extra forward pass is spent on them) are sampled at epoch ends at most every `HEALTH_INTERVAL_S`
+seconds, and always on the first and last epoch: charts refresh about once a second, and on models
+with millisecond epochs measuring every epoch would cost several percent of the training time.
 """
 from __future__ import annotations
 
