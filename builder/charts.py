@@ -1,21 +1,26 @@
 """Plotly figures of a run: curves, learning rate, gradient heatmap, confusion matrix, predictions;
-and the dataset's class balance as plain HTML.
+and the dataset's preview images and class balance as plain HTML.
 
 Pure functions from plain data (metric series `{name: [(step, value), ...]}`, lists) to figures:
 no Streamlit here, so tests can check what a figure holds.
 """
 from __future__ import annotations
 
+import base64
 import html
+import io
 import math
 from typing import Sequence
 
+import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
 
 Series = dict[str, list[tuple[int, float]]]
 HEIGHT = 260
 MAX_POINTS = 400
 MARGIN = dict(l=40, r=10, t=36, b=30)
+PREVIEW_CELL_PX = 72          # a preview image's cell: a 0.75rem caption of 11 characters ("T-shirt/top") fits
 HEATMAP_ROW_PX = 16            # a layer's row in the gradient heatmap: room for one 12 px label
 # Plotly options for every chart of the app: no mode bar (its buttons crowd small charts).
 CONFIG = {"displayModeBar": False}
@@ -169,6 +174,30 @@ def sequence_figure(samples: Sequence[tuple[Sequence[Sequence[float]], str]]) ->
         fig.add_trace(go.Scatter(y=first, name=str(label), mode="lines",
                                  line=dict(color=COLOURS[i % len(COLOURS)], width=1.2)))
     return _layout(fig, "Samples (first channel)", x_title="time step")
+
+
+def _png(pixels: np.ndarray) -> str:
+    """(H, W) or (H, W, C) values in [0, 1] as a PNG data URL."""
+    grey = pixels.ndim == 3 and pixels.shape[2] == 1
+    image = Image.fromarray((np.clip(pixels[..., 0] if grey else pixels, 0, 1) * 255).round().astype(np.uint8))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def image_grid(images: Sequence[np.ndarray], captions: Sequence[str]) -> str:
+    """Sample images with one-line captions as plain HTML: cells at least PREVIEW_CELL_PX wide, as many
+    to a row as fit (eight columns of a narrow panel left 36 px, and "Ankle boot" wrapped letter by
+    letter); a caption still too long ends in an ellipsis, with the whole of it on hover."""
+    cells = "".join(
+        f'<figure style="margin:0;min-width:0" title="{html.escape(str(caption))}">'
+        f'<img src="{_png(image)}" alt="{html.escape(str(caption))}" style="width:100%;display:block;'
+        f'object-fit:contain;image-rendering:pixelated;border-radius:2px">'
+        f'<figcaption style="font-size:0.75rem;text-align:center;overflow:hidden;text-overflow:ellipsis;'
+        f'white-space:nowrap">{html.escape(str(caption))}</figcaption></figure>'
+        for image, caption in zip(images, captions))
+    return (f'<div class="sample-images" style="display:grid;gap:6px;grid-template-columns:'
+            f'repeat(auto-fill,minmax({PREVIEW_CELL_PX}px,1fr))">{cells}</div>')
 
 
 def balance_bars(counts: dict[str, int]) -> str:

@@ -188,11 +188,8 @@ def show_preview(kind: str, splits: Any) -> None:
     st.caption(f"{sizes['train']:,} training · {sizes['val']:,} validation · {sizes['test']:,} test samples")
     samples = splits.preview
     if kind == "image":
-        cols = st.columns(len(samples))
-        for col, sample in zip(cols, samples):
-            image = np.asarray(sample["x"], dtype=np.float32)          # (C, H, W) in [0, 1]
-            image = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
-            col.image(np.clip(image, 0, 1), caption=str(sample["y"]), width="stretch")
+        images = [np.asarray(sample["x"], dtype=np.float32).transpose(1, 2, 0) for sample in samples]  # (H, W, C)
+        st.markdown(charts.image_grid(images, [str(sample["y"]) for sample in samples]), unsafe_allow_html=True)
     elif kind == "table":
         rows = [dict(s["x"]) if isinstance(s["x"], dict) else dict(zip(splits.feature_names or
                                                                         range(len(s["x"])), s["x"]))

@@ -1,4 +1,10 @@
+import base64
+import io
 import math
+import re
+
+import numpy as np
+from PIL import Image
 
 from builder import charts
 
@@ -47,3 +53,13 @@ def test_the_gradient_heatmap_names_every_layer_and_grows_with_the_model():
     plot_height = tall.layout.height - tall.layout.margin.t - tall.layout.margin.b
     assert plot_height / len(resnet) >= 16                 # a 12 px label per row, none overlapping
     assert small.layout.height == charts.HEIGHT            # as tall as the charts beside it
+
+
+def test_preview_captions_stay_on_one_line_in_cells_wide_enough_for_them():
+    grey, colour = np.zeros((28, 28, 1), np.float32), np.ones((8, 8, 3), np.float32)
+    grid = charts.image_grid([grey, colour], ["T-shirt/top", "<b>Ankle boot</b>"])
+    assert f"repeat(auto-fill,minmax({charts.PREVIEW_CELL_PX}px,1fr))" in grid and charts.PREVIEW_CELL_PX >= 72
+    assert grid.count("white-space:nowrap") == 2 and grid.count("text-overflow:ellipsis") == 2
+    assert 'title="&lt;b&gt;Ankle boot&lt;/b&gt;"' in grid and "<b>Ankle" not in grid
+    pictures = [Image.open(io.BytesIO(base64.b64decode(src))) for src in re.findall(r"base64,([^\"]+)", grid)]
+    assert [(p.mode, p.size) for p in pictures] == [("L", (28, 28)), ("RGB", (8, 8))]
