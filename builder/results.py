@@ -13,6 +13,11 @@ from builder.projects import store
 from runtime import datasets
 
 WORST = 8
+UNDEFINED = "—"
+FIGURE_HELP = {"precision": "Of the test samples predicted as this class, the share that are this class. "
+                            f"{UNDEFINED} when the model never predicted it (0/0).",
+               "recall": "Of the test samples of this class, the share predicted as this class. "
+                         f"{UNDEFINED} when the test split has none."}
 
 
 def picture(x: torch.Tensor, normalization: dict[str, Any] | None) -> np.ndarray:
@@ -32,9 +37,26 @@ def worst_samples(probabilities: torch.Tensor, y: torch.Tensor, count: int = WOR
     return torch.argsort(true_p)[:count].tolist()
 
 
-def per_class_rows(report: Any, class_names: list[str]) -> list[dict[str, Any]]:
+def undefined_note(report: Any) -> str | None:
+    """What an UNDEFINED figure in the per-class table means, when the table has one."""
+    notes = []
+    if None in report.precision:
+        notes.append("precision: the model predicted that class for no test sample, so the share of those "
+                     "predictions that were right is 0/0: undefined, not 0")
+    if None in report.recall:
+        notes.append("recall: the test split has no sample of that class")
+    return f"{UNDEFINED} " + "; ".join(notes) + "." if notes else None
+
+
+def _figure(value: float | None) -> str:
+    """A per-class figure as text to 3 decimals; UNDEFINED for 0/0 (a dataframe shows a missing number
+    as "None", whatever a pandas Styler says)."""
+    return UNDEFINED if value is None else f"{value:.3f}"
+
+
+def per_class_table(report: Any, class_names: list[str]) -> list[dict[str, Any]]:
     support = [sum(row) for row in report.confusion]
-    return [{"class": name, "precision": round(p, 3), "recall": round(r, 3), "test samples": n}
+    return [{"class": name, "precision": _figure(p), "recall": _figure(r), "test samples": n}
             for name, p, r, n in zip(class_names, report.precision, report.recall, support)]
 
 
@@ -86,7 +108,12 @@ def _classification(trained: trained_model.Trained, evaluation: Any) -> None:
     left, right = st.columns([1.3, 1])
     left.plotly_chart(charts.confusion_figure(evaluation.report.confusion, names), key="results_confusion",
                       config=charts.CONFIG)
-    right.dataframe(per_class_rows(evaluation.report, names), hide_index=True)
+    right.dataframe(per_class_table(evaluation.report, names), hide_index=True,
+                    column_config={name: st.column_config.TextColumn(help=text, alignment="right")
+                                   for name, text in FIGURE_HELP.items()})
+    note = undefined_note(evaluation.report)
+    if note:
+        right.caption(note)
     st.markdown("**Worst classified test samples** (lowest probability for the true class)")
     y = trained.splits.y_test
     worst = worst_samples(evaluation.probabilities, y)

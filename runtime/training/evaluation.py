@@ -46,19 +46,26 @@ def classes(out: torch.Tensor, probabilities: bool = False) -> torch.Tensor:
 
 @dataclass
 class ClassReport:
+    """Per-class figures. A precision is None for a class the model never predicted, a recall None for a
+    class without samples: 0/0 is undefined, not 0 (scikit-learn's `zero_division=np.nan`, so an average
+    over classes would leave such a class out rather than count it as a failure)."""
     confusion: list[list[int]]        # rows: true class, columns: predicted class
-    precision: list[float]
-    recall: list[float]
+    precision: list[float | None]
+    recall: list[float | None]
     accuracy: float
+
+
+def _ratios(hits: torch.Tensor, totals: torch.Tensor) -> list[float | None]:
+    return [h / t if t else None for h, t in zip(hits.tolist(), totals.tolist())]
 
 
 def class_report(predicted: torch.Tensor, y: torch.Tensor, num_classes: int) -> ClassReport:
     pairs = y.long() * num_classes + predicted.long()
     confusion = torch.bincount(pairs, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
-    hits = confusion.diag().double()
-    precision = (hits / confusion.sum(dim=0).clamp(min=1)).tolist()
-    recall = (hits / confusion.sum(dim=1).clamp(min=1)).tolist()
-    accuracy = float(hits.sum() / max(1, len(y)))
+    hits = confusion.diag()
+    precision = _ratios(hits, confusion.sum(dim=0))
+    recall = _ratios(hits, confusion.sum(dim=1))
+    accuracy = int(hits.sum()) / max(1, len(y))
     return ClassReport(confusion.tolist(), precision, recall, accuracy)
 
 

@@ -7,14 +7,16 @@ import re
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
-from builder import run_control, trained_model
+from builder import results, run_control, trained_model
 from builder.playground import drawing_to_digit, image_file_to_pixels, normalize
 from builder.projects import store
 from builder.run_history import graph_diff
 from builder.training_hints import health_colours
 from runtime.graph import Edge, Graph, Node
+from runtime.training.evaluation import class_report
 from training_app import charts, open_tab, open_template, run, set_setting, texts, train, wait_for_run
 
 
@@ -66,6 +68,15 @@ def test_results_playground_and_their_agreement_with_the_model(home):
     assert shown.group(1) == trained.splits.class_names[int(expected.argmax())]
     assert abs(float(shown.group(2)) - float(expected.max())) < 1e-4
     assert "Download this input (.npy)" in [b.label for b in at.get("download_button")]
+
+
+def test_a_class_never_predicted_has_an_undefined_precision_not_zero():
+    report = class_report(torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 1, 2]), 3)    # class 2 never predicted
+    shown = results.per_class_table(report, ["cat", "dog", "eel"])
+    assert [list(row.values()) for row in shown] == [["cat", "0.500", "1.000", 1], ["dog", "0.500", "0.500", 2],
+                                                     ["eel", "—", "0.000", 1]]
+    assert results.undefined_note(report).startswith("— precision: the model predicted that class for no test")
+    assert results.undefined_note(class_report(torch.tensor([0, 1]), torch.tensor([0, 1]), 2)) is None
 
 
 def test_run_history_compares_two_runs_and_forks_one(home):

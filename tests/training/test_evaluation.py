@@ -18,6 +18,13 @@ def test_class_report_matches_a_hand_count():
     assert report.accuracy == 4 / 6
 
 
+def test_a_figure_of_no_samples_is_undefined_not_zero():
+    y = torch.tensor([0, 1, 1, 2])
+    report = class_report(torch.tensor([0, 0, 1, 1]), y, 4)
+    assert report.precision == [0.5, 0.5, None, None]      # classes 2 and 3 were never predicted: 0/0
+    assert report.recall == [1.0, 0.5, 0.0, None]          # class 2 was missed (0/1); class 3 has no samples
+
+
 def test_evaluate_gives_figures_probabilities_and_predictions_on_the_test_split():
     data = quadrants()
     data.x_test, data.y_test = data.x_val, data.y_val
