@@ -145,8 +145,8 @@ def project_from_dict(data: Any) -> Project:
     if "format_version" not in data:
         raise ProjectFileError(
             "The file has no format_version: a project file is a JSON object with "
-            f"\"format_version\": {FORMAT_VERSION}, a name and a graph (its nodes and edges), "
-            "as Layerboard saves it (see docs/format.md).")
+            f"\"format_version\": {FORMAT_VERSION}, a name and a graph of nodes and edges "
+            "(see docs/format.md).")
     version = data["format_version"]
     if version != FORMAT_VERSION:
         raise ProjectFileError(
