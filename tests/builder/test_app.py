@@ -97,6 +97,24 @@ def test_the_palette_draws_the_buttons_of_open_families_only(home):
     assert "palette_Linear" not in drawn()
 
 
+def test_a_search_shows_name_matches_and_folds_the_layers_only_their_explanation_mentions(home):
+    at = start()
+    at.sidebar.text_input(key="palette_search").input("Output")
+    run(at)
+    drawn = [b.key for b in at.sidebar.button if b.key and b.key.startswith("palette_")]
+    assert drawn == ["palette_Output", "palette_Input"]
+    mentioned = at.sidebar.expander[-1]
+    n_mentioned = len(palette.matching("Output")[1])
+    assert mentioned.label == f":gray[Also mentioned in {n_mentioned} explanations]"
+    at.session_state[palette.family_key(palette.MENTIONED, "Output")] = True         # unfolded, as a click does
+    run(at)
+    drawn = [b.key for b in at.sidebar.button if b.key and b.key.startswith("palette_")]
+    assert drawn[:2] == ["palette_Output", "palette_Input"] and "palette_Conv2d" in drawn[2:]
+    at.sidebar.text_input(key="palette_search").input("residual")          # only an explanation has it
+    run(at)
+    assert [b.key for b in at.sidebar.button if b.key and b.key.startswith("palette_")] == ["palette_Add"]
+
+
 def test_the_summary_lists_the_layers_like_keras_and_follows_the_canvas(home):
     at = start()
     for t in ("Input", "Flatten", "Linear", "Output"):
