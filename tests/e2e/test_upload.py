@@ -79,6 +79,12 @@ def test_upload_a_csv_train_one_epoch_fork_and_reload(server, page):
     app.tab("Data & training", settle=False)
     app.wait_for(lambda: "run 1 fork · completed" in app.status_line(), 120, "the fork to complete")
     app.settle()
+    # The fork goes on along its parent's steps (4 per epoch: 210 samples in batches of 64): 5 to 12.
+    assert app.chart_last_step("Loss") == 12
+    app.tab("Runs")
+    app.wait_for(lambda: app.chart_last_step("val/loss", trace=1) == 12, 30, "the fork beside its parent")
+    app.show(app.panel().locator(".js-plotly-plot").first)
+    page.shoot("fork-compared")
 
     url = page.url
     assert "project=" in url
