@@ -6,6 +6,7 @@ is opened by builder/onnx_open.py."""
 from __future__ import annotations
 
 import re
+import time
 
 import streamlit as st
 
@@ -15,7 +16,7 @@ from builder.workspace import Workspace
 from runtime.graph import Graph, Project, ProjectFileError, parse_project
 from runtime.layout import layout
 from runtime.projects import compile_project
-from runtime.store import StoreError
+from runtime.store import ProjectInfo, StoreError
 
 WS_KEY = "workspace"
 SAVED_KEY = "saved_text"       # the project text last written, to save only real changes
@@ -68,6 +69,24 @@ def autosave(ws: Workspace) -> None:
         if st.query_params.get("project") != ws.project_id:   # setting it, even unchanged, messages the page
             st.query_params["project"] = ws.project_id
         st.session_state[SAVED_KEY] = text
+
+
+def saved_facts(entry: ProjectInfo, now: float) -> list[str]:
+    """When the project was last saved and how many nodes it has, to tell apart projects of one
+    name: ["today 14:05", "12 nodes"], ["3 Dec 09:41", "1 node"], ["24 Dec 2025", "no nodes"]."""
+    saved, today = time.localtime(entry.updated), time.localtime(now)
+    day = time.strftime("%Y-%m-%d", saved)
+    if day == time.strftime("%Y-%m-%d", today):
+        when = time.strftime("today %H:%M", saved)
+    elif day == time.strftime("%Y-%m-%d", time.localtime(now - 86_400)):
+        when = time.strftime("yesterday %H:%M", saved)
+    elif saved.tm_year == today.tm_year:
+        when = f"{saved.tm_mday} {time.strftime('%b %H:%M', saved)}"
+    else:
+        when = f"{saved.tm_mday} {time.strftime('%b %Y', saved)}"
+    if entry.nodes is None:
+        return [when]
+    return [when, {0: "no nodes", 1: "1 node"}.get(entry.nodes, f"{entry.nodes} nodes")]
 
 
 def file_name(project: Project) -> str:
@@ -184,15 +203,18 @@ def show_header(ws: Workspace) -> None:
                          on_change=_upload)
         onnx_open.show_uploader(_open, NOTICE_KEY)
         st.markdown("**Saved projects**")
+        now = time.time()
         for entry in store().list_projects():
             c1, c2, c3 = st.columns([1.6, 1, 1.1])
             if st.session_state.get(DELETING_KEY) == entry.id:     # a deleted project cannot be undone
-                c1.markdown(f"Delete **{markdown.escape(entry.name)}** for good?")
+                c1.markdown(f"Delete **{markdown.escape(entry.name)}** "
+                            f"({', '.join(saved_facts(entry, now))}) for good?")
                 c2.button("Keep", key=f"keep_{entry.id}", on_click=_ask_delete, args=(None,))
                 c3.button("Delete", key=f"delete_{entry.id}", on_click=_delete, args=(entry.id,),
                           type="primary")
                 continue
-            c1.markdown(("▶ " if entry.id == ws.project_id else "") + markdown.escape(entry.name))
+            c1.markdown(("▶ " if entry.id == ws.project_id else "") + markdown.escape(entry.name) + "".join(
+                f"  \n:gray[:small[{fact}]]" for fact in saved_facts(entry, now)))   # a line each: the column is narrow
             c2.button("Open", key=f"open_{entry.id}", on_click=_open_saved, args=(entry.id,),
                       disabled=entry.id == ws.project_id)
             c3.button("Delete", key=f"ask_delete_{entry.id}", on_click=_ask_delete, args=(entry.id,))

@@ -58,8 +58,9 @@ class ProjectInfo:
     id: str
     name: str
     created: float
-    updated: float
+    updated: float       # when the latest version was saved
     versions: int
+    nodes: int | None    # in the latest version; None where its text is not JSON
 
 
 @dataclass(frozen=True)
@@ -154,9 +155,12 @@ class Store:
 
     def list_projects(self) -> list[ProjectInfo]:
         rows = self._db().execute(
-            "SELECT p.*, (SELECT COUNT(*) FROM project_versions v WHERE v.project_id=p.id) AS versions "
+            "SELECT p.*, (SELECT COUNT(*) FROM project_versions v WHERE v.project_id=p.id) AS versions, "
+            "(SELECT CASE WHEN json_valid(v.body) THEN json_array_length(v.body, '$.graph.nodes') END "
+            " FROM project_versions v WHERE v.project_id=p.id ORDER BY v.version DESC LIMIT 1) AS nodes "
             "FROM projects p ORDER BY updated DESC").fetchall()
-        return [ProjectInfo(r["id"], r["name"], r["created"], r["updated"], r["versions"]) for r in rows]
+        return [ProjectInfo(r["id"], r["name"], r["created"], r["updated"], r["versions"], r["nodes"])
+                for r in rows]
 
     def dataset_users(self) -> dict[str, list[str]]:
         """Dataset name -> names of the projects whose latest version trains on it, alphabetically."""

@@ -3,6 +3,7 @@ inspector, summary, projects, undo, autosave."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -317,6 +318,21 @@ def test_rename_duplicate_delete_and_tidy(home):
     at.button(key=f"delete_{first}").click()
     run(at)
     assert [p.id for p in projects.store().list_projects()] == [workspace(at).project_id]
+
+
+def test_saved_projects_of_one_name_are_told_apart_by_when_they_were_saved_and_their_size(home):
+    two_nodes = parse_project(json.dumps({"format_version": 1, "name": "Same", "graph": {
+        "nodes": [{"id": "input1", "type": "Input"}, {"id": "output1", "type": "Output"}],
+        "edges": [{"source": "input1", "target": "output1"}]}}))
+    projects.store().save_project(two_nodes)
+    two_nodes.graph.nodes.pop()
+    two_nodes.graph.edges.clear()
+    projects.store().save_project(two_nodes)
+    at = start()
+    listed = [m.value for m in at.markdown if "Same" in m.value]
+    assert len(listed) == 2
+    assert re.fullmatch(r"▶ Same  \n:gray\[:small\[\w+ \d\d:\d\d\]\]  \n:gray\[:small\[1 node\]\]", listed[0])
+    assert re.fullmatch(r"Same  \n:gray\[:small\[\w+ \d\d:\d\d\]\]  \n:gray\[:small\[2 nodes\]\]", listed[1])
 
 
 def test_a_hostile_project_is_shown_safely(home):

@@ -54,6 +54,17 @@ def test_projects_keep_versions_and_can_be_renamed_duplicated_deleted(tmp_path):
         store.run("nope")
 
 
+def test_the_project_list_counts_the_nodes_of_each_latest_version(tmp_path):
+    store = Store(tmp_path)
+    pid, _ = store.save_project(project())
+    bigger = project()
+    bigger.graph.nodes.append(Node("relu1", "ReLU"))
+    store.save_project(bigger, pid)
+    assert [(p.id, p.versions, p.nodes) for p in store.list_projects()] == [(pid, 2, 4)]
+    store._db().execute("UPDATE project_versions SET body='not json' WHERE version=2")
+    assert [p.nodes for p in store.list_projects()] == [None]     # listed still, without a count
+
+
 def test_a_recorded_run_holds_status_metrics_and_final_figures(tmp_path):
     store = Store(tmp_path)
     run = store.create_run(TrainConfig(epochs=2).to_dict(), name="first")
