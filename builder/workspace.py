@@ -13,14 +13,36 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from builder.history import History
+from builder.node_card import NODE_WIDTH
 from runtime.graph import Edge, Graph, Node, Project, project_from_dict
 from runtime.layers import LAYERS, id_stem   # the templates' ids too: conv1, fc1, pool1
-from runtime.layout import RANK_GAP, layout
+from runtime.layout import RANK_GAP, SIDE_GAP, layout
 
 ROW = RANK_GAP  # vertical distance between a node and the one added after it, as in a tidied graph
 COLUMN = 250    # horizontal distance for a node placed beside the graph (a node is 210 px wide)
 MARGIN = (40.0, 20.0)   # where the graph's top-left corner goes when it is laid out anew
 POSITION_LIMIT = 1e6    # a coordinate beyond this (or not a number) comes from a broken file
+CARD = (float(NODE_WIDTH), 80.0)   # a card the browser has not measured: 3 lines and a warning
+CLEARANCE = float(SIDE_GAP - NODE_WIDTH)   # the least room between a new card and any other, as
+                                           # between side branches in a tidied graph
+EDGE_ROOM = 40.0        # between a card and the one added after it: the edge and its shape label
+
+Box = tuple[float, float, float, float]     # a card on the canvas: x, y (top-left), width, height
+Sizes = dict[str, tuple[float, float]]      # node id -> (width, height) as the browser measured it
+
+
+def free_spot(want: tuple[float, float], size: tuple[float, float], cards: list[Box]) -> tuple[float, float]:
+    """`want`, or else the nearest spot right of it in the same row (a side branch, as a tidied graph
+    has them), where a card of `size` keeps CLEARANCE from every one of `cards`. Not below: the edge
+    to a card under a card it does not follow would seem to come from that card."""
+    x, y = want
+    width, height = size
+    while True:
+        blocking = [c for c in cards if x < c[0] + c[2] + CLEARANCE and c[0] < x + width + CLEARANCE
+                    and y < c[1] + c[3] + CLEARANCE and c[1] < y + height + CLEARANCE]
+        if not blocking:
+            return x, y
+        x = max(c[0] + c[2] for c in blocking) + CLEARANCE
 
 
 def default_params(layer_type: str) -> dict[str, Any]:
@@ -67,10 +89,13 @@ class Workspace:
         self.revision += 1
 
     # --- nodes -------------------------------------------------------------------------------
-    def add_layer(self, layer_type: str) -> str:
+    def add_layer(self, layer_type: str, sizes: Sizes | None = None) -> str:
         """Adds a layer after the selected node and wires it (inserting it before that node's only
-        successor); with nothing selected (or nothing that can precede it), places it beside the
-        graph, unwired. Selects it."""
+        successor, which moves down with everything after it); with nothing selected (or nothing
+        that can precede it), places it beside the graph, unwired. Either way it lands where it
+        covers no card: `sizes` are the cards' sizes as the browser measured them, where known.
+        Selects it."""
+        sizes = sizes or {}
         anchor = self.selected if self.has_node(self.selected) else None
         layer = LAYERS[layer_type]
         if anchor is not None and (layer.inputs[1] == 0 or self.graph.node(anchor).type == "Output"):
@@ -78,13 +103,16 @@ class Workspace:
         with self._edit() as g:
             node_id = g.new_id(id_stem(layer_type))
             if anchor is None:
-                position = self._free_spot()
+                position = self._free_spot(sizes)
             else:
-                ax, ay = self._position(anchor)
-                position = (ax, ay + ROW)
                 after = [e for e in g.edges if e.source == anchor]
-                if len(after) == 1 and layer_type != "Output":   # insert: anchor -> new -> old successor
-                    self._shift_down(after[0].target, ROW)
+                inserting = len(after) == 1 and layer_type != "Output"
+                moving = self._downstream(after[0].target) if inserting else set()
+                x, _ = self._position(anchor)
+                position = free_spot((x, self._next_row(anchor, sizes)), CARD, self._cards(sizes, moving))
+                if inserting:                    # anchor -> new -> old successor, one row below the new
+                    successor_y = self._position(after[0].target)[1]
+                    self._move_down(moving, max(0.0, position[1] + ROW - successor_y))
                     after[0].source = node_id
                 g.edges.append(Edge(anchor, node_id))
             g.nodes.append(Node(node_id, layer_type, default_params(layer_type), position))
@@ -119,7 +147,8 @@ class Workspace:
         with self._edit() as g:
             new_id = g.new_id(id_stem(original.type))
             x, y = self._position(node_id)
-            g.nodes.append(Node(new_id, original.type, copy.deepcopy(original.params), (x + COLUMN, y)))
+            position = free_spot((x + COLUMN, y), CARD, self._cards({}))
+            g.nodes.append(Node(new_id, original.type, copy.deepcopy(original.params), position))
         self.selected = new_id
         return new_id
 
@@ -218,25 +247,40 @@ class Workspace:
         node = self.graph.node(node_id)
         return node.position if node.position is not None else (0.0, 0.0)
 
-    def _free_spot(self) -> tuple[float, float]:
+    def _cards(self, sizes: Sizes, leaving_out: frozenset[str] | set[str] = frozenset()) -> list[Box]:
+        return [(*self._position(n.id), *sizes.get(n.id, CARD)) for n in self.graph.nodes
+                if n.id not in leaving_out]
+
+    def _next_row(self, node_id: str, sizes: Sizes) -> float:
+        """Where a card added under `node_id` starts: a tidied graph's row below it, or lower when
+        the card is taller than a row leaves room for (an error card with a long message)."""
+        _, height = sizes.get(node_id, CARD)
+        return self._position(node_id)[1] + max(ROW, height + EDGE_ROOM)
+
+    def _free_spot(self, sizes: Sizes) -> tuple[float, float]:
         """Under the last node when it is unwired too (layers added one after another form a
-        column), else in a new column right of the graph."""
+        column), else in a new column right of the graph; further right where a card is in the way."""
         placed = [n.position for n in self.graph.nodes if n.position is not None]
         if not placed:
             return MARGIN
         last = self.graph.nodes[-1]
         if last.position is not None and not any(last.id in (e.source, e.target) for e in self.graph.edges):
-            return (last.position[0], last.position[1] + ROW)
-        return (max(x for x, _ in placed) + COLUMN, min(y for _, y in placed))
+            want = (last.position[0], self._next_row(last.id, sizes))
+        else:
+            want = (max(x for x, _ in placed) + COLUMN, min(y for _, y in placed))
+        return free_spot(want, CARD, self._cards(sizes))
 
-    def _shift_down(self, start: str, dy: float) -> None:
-        """Moves `start` and everything downstream of it by dy, making room for an inserted node."""
+    def _downstream(self, start: str) -> set[str]:
+        """`start` and every node fed by it, directly or not."""
         seen, todo = set(), [start]
         while todo:
             node_id = todo.pop()
-            if node_id in seen:
-                continue
-            seen.add(node_id)
+            if node_id not in seen:
+                seen.add(node_id)
+                todo.extend(e.target for e in self.graph.edges if e.source == node_id)
+        return seen
+
+    def _move_down(self, node_ids: set[str], dy: float) -> None:
+        for node_id in node_ids:
             x, y = self._position(node_id)
             self.graph.node(node_id).position = (x, y + dy)
-            todo.extend(e.target for e in self.graph.edges if e.source == node_id)

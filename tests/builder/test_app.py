@@ -191,6 +191,22 @@ def test_a_push_carries_the_sizes_the_browser_measured(home):
     assert "width" not in next(n for n in canvas(at)["nodes"] if n["id"] == "relu1")
 
 
+def test_the_palette_places_a_layer_below_the_selected_card_as_tall_as_the_browser_measured_it(home):
+    at = start()
+    for t in ("Input", "Flatten"):
+        click_palette(at, t)
+
+    def measure(value):                 # flatten1 drawn as a tall card (a long error message)
+        for n in value["nodes"]:
+            n["width"], n["height"] = 210, 230 if n["id"] == "flatten1" else 50
+        value["selectedId"] = "flatten1"
+    browser_sends(at, measure)
+    click_palette(at, "Linear")
+    graph = workspace(at).graph
+    assert graph.inputs_of("fc1") == ["flatten1"]
+    assert graph.node("fc1").position[1] > graph.node("flatten1").position[1] + 230
+
+
 def test_the_browsers_echo_of_a_push_leaves_the_arguments_byte_identical(home):
     at = start()
     for t in ("Input", "Flatten"):

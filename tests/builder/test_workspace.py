@@ -1,7 +1,7 @@
 """Graph edits as the page makes them: add after the selection, wire, delete, undo."""
 from pathlib import Path
 
-from builder.workspace import MARGIN, Workspace
+from builder.workspace import CARD, CLEARANCE, MARGIN, ROW, Workspace, free_spot
 from runtime.graph import Edge, Graph, Node, Project, load_project
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "runtime" / "templates"
@@ -61,6 +61,66 @@ def test_with_nothing_selected_a_layer_lands_beside_the_graph_unwired():
     ws.add_layer("ReLU")
     xs = [n.position[0] for n in ws.graph.nodes]
     assert ws.graph.inputs_of("relu1") == [] and xs[-1] > max(xs[:-1])
+
+
+def box(ws: Workspace, node_id: str, sizes: dict) -> tuple[float, float, float, float]:
+    return (*ws.graph.node(node_id).position, *sizes.get(node_id, CARD))
+
+
+def overlap(a, b) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def test_a_free_spot_is_the_wanted_one_or_in_its_row_right_of_every_card_in_the_way():
+    assert free_spot((0, 0), (210, 60), [(230, 0, 210, 60)]) == (0, 0)       # a side branch's distance
+    tall_then_beside = [(0, 100, 210, 200), (210 + CLEARANCE, 150, 210, 60)]
+    assert free_spot((0, 140), (210, 60), tall_then_beside) == (2 * (210 + CLEARANCE), 140)
+    assert free_spot((0, 0), (210, 60), tall_then_beside) == (0, 0)           # above them: room enough
+
+
+def test_a_layer_added_after_a_tall_card_starts_below_it():
+    ws = chain("Input", "Flatten")
+    sizes = {"flatten1": (210.0, 220.0)}          # an error card with a long message
+    ws.add_layer("Linear", sizes)
+    assert not overlap(box(ws, "fc1", sizes), box(ws, "flatten1", sizes))
+    assert ws.graph.node("fc1").position[1] > ws.graph.node("flatten1").position[1] + 220
+
+
+def test_a_layer_inserted_after_a_node_goes_beside_a_card_in_its_way_and_pushes_the_successor_down():
+    ws = Workspace(Project("t", Graph(
+        [Node("conv1", "Conv2d", position=(0.0, 0.0)), Node("relu1", "ReLU", position=(230.0, ROW)),
+         Node("fc1", "Linear", position=(0.0, ROW))],            # unwired, under conv1
+        [Edge("conv1", "relu1")])))
+    sizes = {"fc1": (210.0, 180.0)}              # red, with its long message
+    ws.select("conv1")
+    ws.add_layer("BatchNorm2d", sizes)            # conv1 -> bn1 -> relu1
+    assert ws.graph.inputs_of("bn1") == ["conv1"] and ws.graph.inputs_of("relu1") == ["bn1"]
+    for other in ("conv1", "relu1", "fc1"):
+        assert not overlap(box(ws, "bn1", sizes), box(ws, other, sizes)), other
+    assert ws.graph.node("bn1").position[1] == ROW
+    assert ws.graph.node("relu1").position[1] == ROW + ROW
+
+
+def test_beside_the_graph_a_layer_covers_no_card_either():
+    ws = chain("Input", "Linear")
+    ws.select(None)
+    ws.add_layer("ReLU")
+    sizes = {"relu1": (210.0, 300.0)}
+    ws.add_layer("Tanh", sizes)                   # still unwired: under relu1, below all of it
+    ws.select(None)
+    ws.add_layer("Dropout", sizes)
+    for new in ("tanh1", "dropout1"):
+        for other in ws.graph.nodes:
+            assert other.id == new or not overlap(box(ws, new, sizes), box(ws, other.id, sizes)), (new, other.id)
+
+
+def test_a_copy_goes_beside_its_original_or_right_of_the_card_there():
+    ws = chain("Input", "Linear")
+    ws.select(None)
+    ws.add_layer("ReLU")                          # right of the graph, level with input1
+    copy = ws.duplicate_node("input1")
+    assert ws.graph.node(copy).position[1] == ws.graph.node("input1").position[1]
+    assert not overlap(box(ws, copy, {}), box(ws, "relu1", {}))
 
 
 def test_delete_bridges_a_chain_and_undo_redo_restore_it():
