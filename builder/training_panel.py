@@ -286,14 +286,13 @@ def _progress(job, info, series) -> None:
     losses = series.get("train/loss", [])
     rate = p["steps_per_s"] * info.config.get("batch_size", 0)
     last = f" · loss {losses[-1][1]:.4f}" if losses else ""
-    st.progress(min(1.0, p["done"]), text=progress_line(p, info.config.get("epochs", "?"), job.status == "paused",
-                                                         rate, last))
+    st.progress(min(1.0, p["done"]), text=progress_line(p, job.status == "paused", rate, last))
 
 
-def progress_line(p: dict[str, float], epochs: Any, paused: bool, rate: float, last: str) -> str:
+def progress_line(p: dict[str, float], paused: bool, rate: float, last: str) -> str:
     """`epoch 2/3 · step 4160/10500 · 727 samples/s · 10 s left · loss 0.0349`. While paused, only
     where it stands: nothing moves. The speed counts only the time spent training (runtime.jobs.RunLog)."""
-    where = f"epoch {p['epoch']}/{epochs} · step {p['step']}/{p['steps_total']}"
+    where = f"epoch {p['epoch']}/{p['epochs_total']} · step {p['step']}/{p['steps_total']}"
     if paused:
         return f"paused · {where}{last}"
     eta = "—" if not math.isfinite(p["eta_s"]) else f"{p['eta_s']:.0f} s"

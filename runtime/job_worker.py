@@ -6,7 +6,7 @@ fork from one warm fork server that preloads `runtime.job_warmup` (torch and the
 their lazy first-time paths run), so Train -> first loss costs a fork, not an interpreter start.
 
 Parent and child talk over one duplex pipe. Parent -> child: "stop", "pause", "resume". Child ->
-parent: ("start", last_step), ("losses", first_step, values), ("metrics", epoch, step, values),
+parent: ("start", last_step, last_epoch), ("losses", first_step, values), ("metrics", epoch, step, values),
 then ("ended", TrainResult) or ("failed", message). The child also writes the store itself
 (RunRecorder, Checkpointer), as the command line does. When the parent dies, the pipe reaches
 EOF; when it exits normally, multiprocessing sends its runs SIGTERM. Either way the child stops
@@ -147,7 +147,7 @@ class Relay(Callback):
         self.send = send
 
     def on_train_start(self, trainer: Any) -> None:
-        _send(self.send, ("start", trainer.last_step))
+        _send(self.send, ("start", trainer.last_step, trainer.epoch_offset + trainer.config.epochs))
 
     def on_metrics(self, trainer: Any, step: int, metrics: dict[str, float]) -> None:
         _send(self.send, ("metrics", trainer.epoch_offset + trainer.epoch, step, metrics))

@@ -55,14 +55,16 @@ class RunLog:
         self.epoch = 0
         self.step = 0
         self.steps_total = 0
+        self.epochs_total = 0
         self._first_step: int | None = None    # the first step this process trained (a resumed run starts late)
         self._started = self._clock()
         self._paused_since: float | None = None
         self._paused_s = 0.0
 
-    def begin(self, steps_total: int) -> None:
+    def begin(self, steps_total: int, epochs_total: int) -> None:
+        """The last step and epoch the run reaches, counting those of the run it resumed or forked from."""
         self._started = self._clock()
-        self.steps_total = steps_total
+        self.steps_total, self.epochs_total = steps_total, epochs_total
 
     def pause_clock(self) -> None:
         if self._paused_since is None:
@@ -104,7 +106,8 @@ class RunLog:
         trained = self.step - self._first_step + 1 if self._first_step is not None else 0
         elapsed = self.elapsed()
         steps_per_s = trained / elapsed if trained and elapsed > 0 else 0.0
-        return {"epoch": self.epoch + 1, "step": self.step, "steps_total": self.steps_total, "done": done,
+        return {"epoch": self.epoch + 1, "epochs_total": self.epochs_total, "step": self.step,
+                "steps_total": self.steps_total, "done": done,
                 "steps_per_s": steps_per_s,
                 "eta_s": (self.steps_total - self.step) / steps_per_s if steps_per_s else float("nan")}
 

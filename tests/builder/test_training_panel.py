@@ -160,10 +160,10 @@ def test_only_the_open_tab_runs(home):
 
 
 def test_a_paused_run_shows_where_it_is_but_no_speed_or_time_left_that_would_drift_while_it_waits():
-    at = {"epoch": 2, "step": 4160, "steps_total": 10500, "done": 0.4, "eta_s": 24.0}
-    assert training_panel.progress_line(at, 3, False, 531.0, " · loss 0.0221") == \
+    at = {"epoch": 2, "epochs_total": 3, "step": 4160, "steps_total": 10500, "done": 0.4, "eta_s": 24.0}
+    assert training_panel.progress_line(at, False, 531.0, " · loss 0.0221") == \
         "epoch 2/3 · step 4160/10500 · 531 samples/s · 24 s left · loss 0.0221"
-    assert training_panel.progress_line(at, 3, True, 265.0, " · loss 0.0221") == \
+    assert training_panel.progress_line(at, True, 265.0, " · loss 0.0221") == \
         "paused · epoch 2/3 · step 4160/10500 · loss 0.0221"
 
 

@@ -98,6 +98,10 @@ def test_run_history_compares_two_runs_and_forks_one(home):
     assert fork.wait(60) and fork.status == "completed"
     info = store().run(fork.id)
     assert info.parent_run_id == second.id and info.parent_checkpoint.endswith("last.json")
+    parent_losses, fork_losses = (run_control.series(r, ["train/loss"])["train/loss"] for r in (second.id, fork.id))
+    own = store().metrics(fork.id, ["train/loss"])["train/loss"]
+    assert own[0][0] == parent_losses[-1][0] + 1                # the fork's steps go on from its parent's
+    assert fork_losses == parent_losses + own                   # and its curves show where it began
 
 
 def test_graph_diff_names_what_changed():

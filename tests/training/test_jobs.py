@@ -149,7 +149,7 @@ def test_pause_holds_the_run_and_resume_finishes_it(tmp_path):
 def test_the_progress_clock_stops_while_paused_and_counts_only_the_steps_this_process_trained():
     now = [100.0]
     log = RunLog(clock=lambda: now[0])
-    log.begin(steps_total=1000)
+    log.begin(steps_total=1000, epochs_total=10)
     log.add_losses(401, [1.0] * 100)          # resumed from a checkpoint at step 400: 100 steps in 10 s
     now[0] += 10
     assert log.progress()["steps_per_s"] == pytest.approx(10.0)
@@ -233,6 +233,7 @@ def test_fork_a_new_run_from_an_epoch_checkpoint_with_other_settings(tmp_path):
     parent_steps = [s for s, _ in store.metrics(parent.id)["epoch"]]
     assert [s for s, _ in store.metrics(child.id)["epoch"]] == parent_steps[1:]
     assert child.log.steps_total == child.log.step == parent_steps[-1] and child.log.progress()["done"] == 1.0
+    assert child.log.progress()["epoch"] == child.log.epochs_total == 3        # "epoch 3/3", not "3/2"
 
 
 APP_PROCESS = """
