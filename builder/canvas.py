@@ -149,6 +149,12 @@ def flow_nodes(ws: Workspace, compiled: Compiled) -> list[StreamlitFlowNode]:
     return nodes
 
 
+def card_sizes(ws: Workspace) -> dict[str, tuple[float, float]]:
+    """Node id -> (width, height) of the cards as the browser last drew them, for placing new cards."""
+    measured = measured_sizes(st.session_state.get(KEY), ws.token)
+    return {node_id: (size["width"], size["height"]) for node_id, size in measured.items()}
+
+
 def measured_sizes(value: Any, token: str) -> dict[str, dict[str, float]]:
     """Node id -> {"width", "height"} as the browser measured the nodes it drew for this workspace.
 

@@ -112,7 +112,8 @@ def _delete(ws: Workspace, node_id: str) -> None:
 
 
 def _duplicate(ws: Workspace, node_id: str) -> None:
-    ws.duplicate_node(node_id)
+    from builder import canvas    # here, in a script run: the component registers only then (builder/serve.py)
+    ws.duplicate_node(node_id, canvas.card_sizes(ws))
 
 
 def _move_up(ws: Workspace, node_id: str, index: int) -> None:

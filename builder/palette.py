@@ -51,8 +51,7 @@ def family_key(family: str, query: str) -> str:
 def _add(ws: Workspace, layer_type: str) -> None:
     """Adds the layer where it covers no card, as big as the browser last measured the cards."""
     from builder import canvas    # here, in a script run: the component registers only then (builder/serve.py)
-    measured = canvas.measured_sizes(st.session_state.get(canvas.KEY), ws.token)
-    ws.add_layer(layer_type, {node_id: (size["width"], size["height"]) for node_id, size in measured.items()})
+    ws.add_layer(layer_type, canvas.card_sizes(ws))
 
 
 def _buttons(ws: Workspace, layers: list[Layer]) -> None:

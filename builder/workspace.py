@@ -139,15 +139,16 @@ class Workspace:
         if self.selected in node_ids:
             self.selected = None
 
-    def duplicate_node(self, node_id: str) -> str | None:
-        """A copy of the node with the same parameters beside it, unwired; selects the copy."""
+    def duplicate_node(self, node_id: str, sizes: Sizes | None = None) -> str | None:
+        """A copy of the node with the same parameters beside it, unwired, where it covers no card
+        (`sizes` as in `add_layer`); selects the copy."""
         if not self.has_node(node_id):
             return None
         original = self.graph.node(node_id)
         with self._edit() as g:
             new_id = g.new_id(id_stem(original.type))
             x, y = self._position(node_id)
-            position = free_spot((x + COLUMN, y), CARD, self._cards({}))
+            position = free_spot((x + COLUMN, y), CARD, self._cards(sizes or {}))
             g.nodes.append(Node(new_id, original.type, copy.deepcopy(original.params), position))
         self.selected = new_id
         return new_id

@@ -207,6 +207,24 @@ def test_the_palette_places_a_layer_below_the_selected_card_as_tall_as_the_brows
     assert graph.node("fc1").position[1] > graph.node("flatten1").position[1] + 230
 
 
+def test_the_inspectors_duplicate_places_the_copy_clear_of_the_card_as_wide_as_the_browser_measured_it(home):
+    at = start()
+    for t in ("Input", "Flatten"):
+        click_palette(at, t)
+
+    def measure(value):                 # input1 drawn as a wide card
+        for n in value["nodes"]:
+            n["width"], n["height"] = (640, 60) if n["id"] == "input1" else (210, 50)
+        value["selectedId"] = "input1"
+    browser_sends(at, measure)
+    at.button(key="inspector_duplicate").click()
+    run(at)
+    ws = workspace(at)
+    copy = ws.selected
+    assert copy != "input1" and ws.graph.node(copy).type == "Input"
+    assert ws.graph.node(copy).position[0] >= ws.graph.node("input1").position[0] + 640
+
+
 def test_the_browsers_echo_of_a_push_leaves_the_arguments_byte_identical(home):
     at = start()
     for t in ("Input", "Flatten"):

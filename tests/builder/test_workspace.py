@@ -123,6 +123,16 @@ def test_a_copy_goes_beside_its_original_or_right_of_the_card_there():
     assert not overlap(box(ws, copy, {}), box(ws, "relu1", {}))
 
 
+def test_a_copy_avoids_the_cards_as_big_as_the_browser_measured_them():
+    ws = chain("Input", "Linear")
+    ws.select(None)
+    ws.add_layer("ReLU")
+    sizes = {"relu1": (640.0, 80.0)}              # a wide card: a long error message
+    assert overlap(box(ws, ws.duplicate_node("input1"), sizes), box(ws, "relu1", sizes))   # placed by estimate
+    copy = ws.duplicate_node("input1", sizes)
+    assert not overlap(box(ws, copy, sizes), box(ws, "relu1", sizes))
+
+
 def test_delete_bridges_a_chain_and_undo_redo_restore_it():
     ws = chain("Input", "Flatten", "Linear", "Output")
     ws.delete_nodes({"flatten1"})
