@@ -106,7 +106,8 @@ def _redo(ws: Workspace) -> None:
 
 
 def _tidy(ws: Workspace) -> None:
-    ws.arrange(layout(ws.graph))
+    from builder import canvas    # here, in a script run: the component registers only then (builder/serve.py)
+    ws.arrange(layout(ws.graph, {node_id: height for node_id, (_, height) in canvas.card_sizes(ws).items()}))
     ws.frame()
 
 

@@ -16,7 +16,7 @@ from builder.history import History
 from builder.node_card import NODE_WIDTH
 from runtime.graph import Edge, Graph, Node, Project, project_from_dict
 from runtime.layers import LAYERS, id_stem   # the templates' ids too: conv1, fc1, pool1
-from runtime.layout import RANK_GAP, SIDE_GAP, layout
+from runtime.layout import EDGE_ROOM, RANK_GAP, SIDE_GAP, layout
 
 ROW = RANK_GAP  # vertical distance between a node and the one added after it, as in a tidied graph
 COLUMN = 250    # horizontal distance for a node placed beside the graph (a node is 210 px wide)
@@ -25,7 +25,6 @@ POSITION_LIMIT = 1e6    # a coordinate beyond this (or not a number) comes from 
 CARD = (float(NODE_WIDTH), 80.0)   # a card the browser has not measured: 3 lines and a warning
 CLEARANCE = float(SIDE_GAP - NODE_WIDTH)   # the least room between a new card and any other, as
                                            # between side branches in a tidied graph
-EDGE_ROOM = 40.0        # between a card and the one added after it: the edge and its shape label
 
 Box = tuple[float, float, float, float]     # a card on the canvas: x, y (top-left), width, height
 Sizes = dict[str, tuple[float, float]]      # node id -> (width, height) as the browser measured it

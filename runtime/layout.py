@@ -5,10 +5,12 @@ from runtime.graph import Graph
 
 RANK_GAP = 140      # pixels between ranks: a node card with an issue message, plus the edge label
 SIDE_GAP = 230      # pixels between nodes of the same rank (node width plus margin)
+EDGE_ROOM = 40      # pixels below a rank's tallest card, for the edges and their shape labels
 
 
-def layout(graph: Graph, direction: str = "vertical") -> dict[str, tuple[float, float]]:
-    """Positions for every node: ranks flow top-to-bottom ("vertical") or left-to-right ("horizontal")."""
+def layout(graph: Graph, heights: dict[str, float] | None = None) -> dict[str, tuple[float, float]]:
+    """Positions for every node, ranks top to bottom. `heights` (node id -> pixels, as the browser drew
+    the cards) makes room below a rank whose tallest card is taller than RANK_GAP leaves room for."""
     ids = [n.id for n in graph.nodes]
     known = set(ids)
     preds = {i: [p for p in graph.inputs_of(i) if p in known] for i in ids}
@@ -17,17 +19,17 @@ def layout(graph: Graph, direction: str = "vertical") -> dict[str, tuple[float, 
     for i in ids:
         by_rank.setdefault(rank[i], []).append(i)
     across: dict[str, float] = {}
+    top: dict[int, float] = {}
+    below = 0.0
     for r in sorted(by_rank):
         row = by_rank[r]
+        top[r] = below
+        below += max(RANK_GAP, max((heights or {}).get(i, 0.0) for i in row) + EDGE_ROOM)
         # order a rank by where its inputs sit, so that edges cross as little as possible
         row.sort(key=lambda i: sum(across.get(p, 0.0) for p in preds[i]) / len(preds[i]) if preds[i] else 0.0)
         for k, node_id in enumerate(row):
             across[node_id] = (k - (len(row) - 1) / 2) * SIDE_GAP
-    positions = {}
-    for i in ids:
-        along = rank[i] * RANK_GAP
-        positions[i] = (across[i], float(along)) if direction == "vertical" else (float(along) * 2.2, across[i] / 2)
-    return positions
+    return {i: (across[i], top[rank[i]]) for i in ids}
 
 
 def _ranks(ids: list[str], preds: dict[str, list[str]]) -> dict[str, int]:

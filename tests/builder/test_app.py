@@ -225,6 +225,21 @@ def test_the_inspectors_duplicate_places_the_copy_clear_of_the_card_as_wide_as_t
     assert ws.graph.node(copy).position[0] >= ws.graph.node("input1").position[0] + 640
 
 
+def test_tidy_up_leaves_room_below_a_card_as_tall_as_the_browser_measured_it(home):
+    at = start()
+    for t in ("Input", "Flatten", "Linear"):
+        click_palette(at, t)
+
+    def measure(value):                 # flatten1 drawn as a tall card (a long error message)
+        for n in value["nodes"]:
+            n["width"], n["height"] = 210, 230 if n["id"] == "flatten1" else 50
+    browser_sends(at, measure)
+    at.button(key="tidy").click()
+    run(at)
+    graph = workspace(at).graph
+    assert graph.node("fc1").position[1] >= graph.node("flatten1").position[1] + 230
+
+
 def test_the_browsers_echo_of_a_push_leaves_the_arguments_byte_identical(home):
     at = start()
     for t in ("Input", "Flatten"):
