@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from builder import run_control, training_panel
 from runtime.training import describe
-from training_app import (charts, class_balance, open_advanced, open_tab, open_template, run, set_setting, texts,
-                          train, wait_for_run, widget, workspace)
+from training_app import (charts, class_balance, open_advanced, open_tab, open_template, run, sample_images,
+                          set_setting, texts, train, wait_for_run, widget, workspace)
 
 
 def test_the_settings_form_is_generated_from_trainconfig_and_edits_the_project(home):
@@ -44,8 +44,7 @@ def test_choosing_a_dataset_sizes_the_input_and_previews_it(home):
     assert workspace(at).project.dataset == {"name": "digits"}
     balance = class_balance(at)
     assert "Training samples per class" in balance and ("in each class" in balance or "fewest: " in balance)
-    images = next(m.value for m in at.markdown if 'class="sample-images"' in m.value)
-    assert images.count("<img ") == 8                                   # digit images
+    assert sample_images(at).count("<img ") == 8                        # digit images
     box = next(s for s in at.selectbox if s.key and s.key.startswith("dataset_"))
     box.set_value("iris")
     run(at)

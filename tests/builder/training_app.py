@@ -83,6 +83,11 @@ def texts(at: AppTest, kind: str) -> list[str]:
     return [e.value for e in getattr(at, kind)]
 
 
+def sample_images(at: AppTest) -> str:
+    """The dataset preview's grid of sample images (HTML in a markdown element); empty when not shown."""
+    return next((m.value for m in at.markdown if 'class="sample-images"' in m.value), "")
+
+
 def class_balance(at: AppTest) -> str:
     """The dataset preview's class-balance bars (HTML in a markdown element); empty when not shown."""
     return next((m.value for m in at.markdown if 'class="class-balance"' in m.value), "")
