@@ -87,14 +87,15 @@ def last_checkpoint(run_id: str) -> Path:
     return found[-1]
 
 
-def series(run_id: str, names: list[str] | None = None) -> Series:
+def series(run_id: str, names: list[str] | None = None, inherited: bool = True) -> Series:
     """A run's curves so far: from memory while its job lives in this process, else from the store.
     A resumed or forked run's curves continue its parent's: the parent's points before the step it
-    took over at (a fork's steps go on from its checkpoint's), so its live charts show where it began."""
+    took over at (a fork's steps go on from its checkpoint's), so its live charts show where it began;
+    `inherited=False` leaves those out (its parent is drawn beside it)."""
     job = registry().job(run_id)
     own = job.log.series(names) if job is not None else store().metrics(run_id, names)
     info = _run_or_none(store(), run_id)
-    if info is None or info.parent_run_id is None:
+    if not inherited or info is None or info.parent_run_id is None:
         return own
     before = series(info.parent_run_id, names)
     first = min((points[0][0] for points in own.values() if points), default=None)

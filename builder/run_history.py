@@ -89,7 +89,9 @@ def show(ws: Workspace) -> None:
                             args=(key,), format_func=lambda i: f"{by_id[i].name} ({i})")
     selected = [by_id[i] for i in chosen if i in by_id]
     if selected:
-        curves = {f"{r.name}": run_control.series(r.id, ["val/loss", "val/acc", "train/loss"]) for r in selected}
+        # a run drawn beside its parent starts where it took over; without its parent, with the parent's start
+        curves = {r.name: run_control.series(r.id, ["val/loss", "val/acc", "train/loss"],
+                                             inherited=r.parent_run_id not in chosen) for r in selected}
         left, right = st.columns(2)
         left.plotly_chart(charts.overlay_figure(curves, "val/loss"), key="history_val_loss", config=charts.CONFIG)
         right.plotly_chart(charts.overlay_figure(curves, "val/acc"), key="history_val_acc", config=charts.CONFIG)

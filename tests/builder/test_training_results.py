@@ -102,6 +102,11 @@ def test_run_history_compares_two_runs_and_forks_one(home):
     own = store().metrics(fork.id, ["train/loss"])["train/loss"]
     assert own[0][0] == parent_losses[-1][0] + 1                # the fork's steps go on from its parent's
     assert fork_losses == parent_losses + own                   # and its curves show where it began
+    run(at)                                                     # Runs compares the parent and its fork
+    traces = {t["name"]: t["x"] for t in charts(at)["val/loss"]["data"]}
+    assert traces["run 2"] == [s for s, _ in store().metrics(second.id, ["val/loss"])["val/loss"]]
+    assert traces["run 2 fork"] == [s for s, _ in store().metrics(fork.id, ["val/loss"])["val/loss"]]
+    assert min(traces["run 2 fork"]) > max(traces["run 2"])    # drawn beside its parent, from where it took over
 
 
 def test_graph_diff_names_what_changed():
