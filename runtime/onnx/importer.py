@@ -99,8 +99,7 @@ def _input_shape(graph_input, given, metadata, inputs) -> tuple[int, ...]:
                                "takes samples of at least one value each.")
     sample = [d.dim_value if d.HasField("dim_value") else None for d in dims[1:]]
     if None in sample:
-        fallback = given or (json.loads(metadata["input_shape"]) if "input_shape" in metadata else None) or \
-            (list(inputs.shape[1:]) if inputs is not None else None)
+        fallback = given or _metadata_shape(metadata) or (list(inputs.shape[1:]) if inputs is not None else None)
         if fallback is None or len(fallback) != len(sample):
             raise UnsupportedModel(
                 f"The model's input {graph_input.name!r} leaves sizes open ({[d or '?' for d in sample]}): "
@@ -111,6 +110,18 @@ def _input_shape(graph_input, given, metadata, inputs) -> tuple[int, ...]:
     if inputs is not None:
         batch = inputs.shape[0]
     return (batch, *sample)
+
+
+def _metadata_shape(metadata: dict[str, str]) -> list[int] | None:
+    """The sample shape this app's exporter writes into the file's metadata; None when it is absent or is
+    not a list of positive whole sizes (the file is someone else's to write)."""
+    try:
+        shape = json.loads(metadata.get("input_shape", "null"))
+    except ValueError:
+        return None
+    if isinstance(shape, list) and shape and all(type(d) is int and d > 0 for d in shape):
+        return shape
+    return None
 
 
 def _fold(model: onnx.ModelProto, input_name: str, full_shape: tuple[int, ...]):

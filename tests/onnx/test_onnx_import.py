@@ -240,6 +240,17 @@ def test_sequence_file_needs_a_length_or_takes_it_from_its_metadata():
     assert import_model(model, input_shape=[7, 3]).project.graph.nodes[0].params["shape"] == [7, 3]
 
 
+@pytest.mark.parametrize("written", ["not json", '["a"]', '{"a": 1}', "[0]", "[true]"])
+def test_a_malformed_metadata_shape_asks_for_the_sample_shape(written):
+    model = _model(helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["batch", "steps"])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["batch", "steps"])]))
+    helper.set_model_props(model, {"input_shape": written})
+    with pytest.raises(UnsupportedModel, match="leaves sizes open"):
+        import_model(model)
+
+
 # --- bad files: a clear message, nothing run ---------------------------------------------------------
 
 def test_corrupt_file_is_refused(tmp_path):
