@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,10 @@ from runtime.onnx.verify import TOLERANCE, difference, session
 
 _DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT64: "int64", onnx.TensorProto.INT32: "int64"}
 PROBE_BATCH = 2
+# The import computes every tensor once on a probe batch: a file whose tensors would be larger (a constant
+# of 50000x50000 from 129 bytes, a declared 60000x60000 input) is refused before anything is allocated.
+# A 1 GiB file holds at most this many float32 weights, so no honest layer of an importable file exceeds it.
+MAX_TENSOR_VALUES = 1 << 28
 
 
 @dataclass
@@ -139,6 +144,7 @@ def _fold(model: onnx.ModelProto, input_name: str, full_shape: tuple[int, ...]):
     outputs = {o for n in model.graph.node for o in n.output if o}
     for _ in range(_FOLD_PASSES):
         shapes = _inferred_shapes(fixed)
+        _refuse_huge(shapes, consts.keys(), full_shape[0])
         shapes.update({k: v.shape for k, v in consts.items()})
         folded = _fold_nodes(model.graph.node, consts, shapes, opsets)
         if not folded or outputs <= shapes.keys():
@@ -148,6 +154,15 @@ def _fold(model: onnx.ModelProto, input_name: str, full_shape: tuple[int, ...]):
 
 
 _FOLD_PASSES = 4   # each pass folds one more level of size arithmetic; exporters write one or two
+
+
+def _refuse_huge(shapes: dict[str, tuple[int, ...]], stored, batch: int) -> None:
+    """UnsupportedModel when a tensor the model computes would hold more than MAX_TENSOR_VALUES values."""
+    for name, shape in shapes.items():
+        if name not in stored and math.prod(shape) > MAX_TENSOR_VALUES:
+            raise UnsupportedModel(f"The model's tensor {name!r} would hold {math.prod(shape):,} values "
+                                   f"({list(shape)}, at batch size {batch}); at most {MAX_TENSOR_VALUES:,} are "
+                                   "computed here. Nothing was imported.")
 
 
 def _inferred_shapes(model: onnx.ModelProto) -> dict[str, tuple[int, ...]]:

@@ -14,6 +14,7 @@ from onnx_cases import chain, single_layer
 from torch import nn
 
 import runtime.onnx.files as files
+import runtime.onnx.importer as importer
 from runtime.compiler import compile
 from runtime.graph import load_project
 from runtime.layers import LAYERS
@@ -276,6 +277,21 @@ def test_huge_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
     with pytest.raises(OnnxFileError, match="2,048 bytes; at most 1,024"):
         import_onnx(path)
     assert read == []
+
+
+def test_a_constant_too_large_to_compute_is_refused_before_it_is_allocated(monkeypatch):
+    """129 bytes of ConstantOfShape could ask for gigabytes: refused from the inferred shape, unevaluated."""
+    monkeypatch.setattr(importer, "MAX_TENSOR_VALUES", 1000)
+    evaluated = []
+    monkeypatch.setattr(importer, "ReferenceEvaluator", lambda *a, **k: evaluated.append(a) or 1 / 0)
+    size = numpy_helper.from_array(np.array([40, 40], dtype=np.int64), "size")
+    model = _model(helper.make_graph(
+        [helper.make_node("ConstantOfShape", ["size"], ["c"]), helper.make_node("Add", ["x", "c"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 40])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [40, 40])], [size]))
+    with pytest.raises(UnsupportedModel, match=r"'c' would hold 1,600 values \(\[40, 40\]"):
+        import_model(model)
+    assert evaluated == []
 
 
 def _model_with_external_weights(tmp_path: Path, location: str) -> Path:
