@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -328,7 +329,17 @@ def _runner(model: onnx.ModelProto):
         return session(onnx.version_converter.convert_version(model, 13) if opset < 7 else model)
     except Exception as error:   # onnxruntime refuses the file: no way to prove an import matches it
         raise UnsupportedModel(f"onnxruntime cannot load this file to compare the import with it: "
-                               f"{str(error).strip().splitlines()[0][-200:]}. Nothing was imported.") from None
+                               f"{runtime_reason(error)}. Nothing was imported.") from None
+
+
+def runtime_reason(error: Exception) -> str:
+    """onnxruntime's reason without its prefix and C++ location: '[ONNXRuntimeError] : 1 : FAIL : Load model
+    from x failed:/src/model.cc:256 onnxruntime::Model::Model(...) Unsupported model IR version: 14, ...'
+    -> 'Unsupported model IR version: 14, ...'."""
+    line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    located = re.search(r"\.(?:cc|h):\d+ [\w:~<>]+\(.*?\) (.+)", line)
+    reason = located.group(1) if located else re.sub(r"^\[ONNXRuntimeError\][^:]*:[^:]*:[^:]*: ", "", line)
+    return reason.strip().rstrip(".")[:300]
 
 
 def _vocab(weights: dict[str, torch.Tensor]) -> int:

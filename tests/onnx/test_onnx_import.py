@@ -294,6 +294,17 @@ def test_a_constant_too_large_to_compute_is_refused_before_it_is_allocated(monke
     assert evaluated == []
 
 
+def test_onnxruntime_refusal_is_told_without_its_cpp_location():
+    model = helper.make_model(helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])], "g", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4])]),
+        opset_imports=[helper.make_opsetid("", 18)], ir_version=99)
+    with pytest.raises(UnsupportedModel) as caught:
+        import_model(model)
+    assert "Unsupported model IR version: 99" in str(caught.value)
+    assert "onnxruntime::" not in str(caught.value) and ".cc:" not in str(caught.value)
+
+
 def _model_with_external_weights(tmp_path: Path, location: str) -> Path:
     weight = numpy_helper.from_array(np.ones((2, 3), dtype=np.float32), "w")
     weight.ClearField("raw_data")
