@@ -38,9 +38,14 @@ def save(stem: str | Path, weights: dict[str, torch.Tensor], state: dict[str, An
 
 def load(stem: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """The weights and state written by `save`; CheckpointError when the files are missing or bad."""
-    stem = Path(stem)
-    if stem.suffix in (".json", ".safetensors"):
-        stem = stem.with_suffix("")
+    given = Path(stem)
+    if given.is_dir():
+        example = given / "last.json" if (given / "last.json").is_file() else "a run's runs/<id>/last.json"
+        raise CheckpointError(f"{given} is a folder: give a checkpoint's .json file, such as {example}.")
+    stem = given.with_suffix("") if given.suffix in (".json", ".safetensors") else given
+    if not stem.with_suffix(".json").exists() and not stem.with_suffix(".safetensors").exists():
+        raise CheckpointError(f"No checkpoint at {given}: a checkpoint is a .json file with its .safetensors "
+                              "beside it (a run's are in its folder, e.g. runs/<id>/last.json).")
     for part in (stem.with_suffix(".json"), stem.with_suffix(".safetensors")):
         if not part.is_file():
             raise CheckpointError(f"Checkpoint {stem} is incomplete: {part.name} is missing.")
@@ -61,6 +66,20 @@ def load(stem: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         if isinstance(e, CheckpointError):
             raise
         raise CheckpointError(f"Checkpoint {stem} is damaged: its JSON does not have the expected layout.") from None
+
+
+def read_position(path: str | Path) -> dict[str, int]:
+    """Where the run stood when it saved the checkpoint at `path` (epochs finished, batch, step), read
+    from its JSON half alone; CheckpointError when that is missing or holds no position."""
+    path = Path(path).with_suffix(".json")
+    try:
+        position = json.loads(path.read_text(encoding="utf-8"))["state"]["position"]
+        return {k: int(position[k]) for k in ("epoch", "epoch_offset", "batch", "step")}
+    except OSError as e:
+        raise CheckpointError(f"Cannot read checkpoint {path}: {e.strerror}.") from None
+    except (ValueError, KeyError, TypeError):
+        raise CheckpointError(f"Checkpoint {path} holds no training position (a checkpoint of weights only "
+                              "cannot be resumed).") from None
 
 
 def _pack(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:

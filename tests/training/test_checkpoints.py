@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from runtime.checkpoints import CheckpointError, load, save
+from runtime.checkpoints import CheckpointError, load, read_position, save
 
 
 def test_round_trip_keeps_tensors_int_keys_and_special_floats(tmp_path):
@@ -51,3 +51,21 @@ def test_a_checkpoint_of_another_graph_is_refused_with_a_message(tmp_path):
     Trainer(mlp(), quadrants(), TrainConfig(epochs=1), callbacks=[Checkpointer(tmp_path)]).fit()
     with pytest.raises(CheckpointError, match="does not fit this model"):
         Trainer(mlp(hidden=16), quadrants(), TrainConfig(epochs=2)).fit(resume_from=tmp_path / "last")
+
+
+def test_no_checkpoint_at_all_or_a_folder_is_named_as_such(tmp_path):
+    with pytest.raises(CheckpointError, match=r"No checkpoint at .*nope.json: a checkpoint is a .json file"):
+        load(tmp_path / "nope.json")
+    run = tmp_path / "runs" / "abc"
+    save(run / "last", {"w": torch.ones(2)}, {})
+    with pytest.raises(CheckpointError, match=r"abc is a folder: .* such as .*abc/last.json"):
+        load(run)
+
+
+def test_read_position_reads_the_json_half_only(tmp_path):
+    save(tmp_path / "ck", {"w": torch.ones(2)}, {"position": {"epoch": 3, "epoch_offset": 0, "batch": 0, "step": 42}})
+    (tmp_path / "ck.safetensors").unlink()
+    assert read_position(tmp_path / "ck.json") == {"epoch": 3, "epoch_offset": 0, "batch": 0, "step": 42}
+    save(tmp_path / "weights", {"w": torch.ones(2)}, {"source": "model.onnx"})
+    with pytest.raises(CheckpointError, match="no training position"):
+        read_position(tmp_path / "weights.json")
