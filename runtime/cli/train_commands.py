@@ -17,9 +17,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Column, Table
 from safetensors.torch import save_file
 
+from runtime.checkpoints import CheckpointError, read_position
 from runtime.distributed import World
 from runtime.graph import Project, ProjectFileError, load_project
-from runtime.store import Store, StoreError
+from runtime.store import LIVE, Store, StoreError
 from runtime.training import Callback, Checkpointer, RunControl, TrainResult
 from runtime.training.recording import RunRecorder, error_message
 from runtime.training.session import prepare
@@ -78,11 +79,25 @@ def _resume(args) -> int:
     except StoreError as e:
         print(e, file=sys.stderr)
         return 1
+    if info.status in LIVE:
+        print(f"Run {info.id} is {info.status} in another process: stop it (Ctrl-C there, or Stop in the app) "
+              "before resuming it.", file=sys.stderr)
+        return 1
     checkpoints = store.checkpoints(info.id)
     if not checkpoints:
         print(f"Run {info.id} has no checkpoint to resume from (it ended before its first epoch).", file=sys.stderr)
         return 1
-    overrides = dict(info.config, **({"epochs": args.epochs} if args.epochs else {}))
+    overrides = dict(info.config, **({"epochs": args.epochs} if args.epochs is not None else {}))
+    try:
+        trained = read_position(checkpoints[-1])["epoch"]
+    except CheckpointError as e:
+        print(e, file=sys.stderr)
+        return 1
+    if isinstance(overrides.get("epochs"), int) and 0 < overrides["epochs"] <= trained:
+        print(f"Run {info.id} has already trained {trained} of the {overrides['epochs']} epochs asked for "
+              f"({info.status}): `python -m runtime resume {info.id} --epochs {trained + 5}` trains 5 more.",
+              file=sys.stderr)
+        return 1
     return _run(project, info.project_id, info.dataset or None, overrides, args, run_id=info.id,
                 checkpoint=checkpoints[-1])
 

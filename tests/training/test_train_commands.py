@@ -8,6 +8,7 @@ import pytest
 from safetensors.torch import load_file
 
 from runtime.cli import main
+from runtime.graph import load_project
 from runtime.store import HOME_ENV, Store
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "moons_mlp.json"
@@ -101,6 +102,26 @@ def test_user_mistakes_exit_1_with_a_message(home, tmp_path, capsys):
     assert "cannot be trained on mnist" in capsys.readouterr().err
     assert main(["resume", "nope"]) == 1
     assert "No run 'nope'" in capsys.readouterr().err
+
+
+def test_resume_of_a_finished_run_or_with_zero_epochs_says_so_and_trains_nothing(home, capsys):
+    assert main(["train", str(FIXTURE), "--jsonl", "--epochs", "1"]) == 0
+    run_id = json.loads(capsys.readouterr().out.splitlines()[0])["run_id"]
+    assert main(["resume", run_id]) == 1
+    assert f"has already trained 1 of the 1 epochs asked for (completed): `python -m runtime resume {run_id} " \
+           "--epochs 6`" in capsys.readouterr().err
+    assert main(["resume", run_id, "--epochs", "0"]) == 1
+    assert "Training setting 'epochs' must be from 1" in capsys.readouterr().err
+    assert Store(home).run(run_id).epochs_done == 1
+
+
+def test_resume_of_a_run_live_in_another_process_is_refused(home, capsys):
+    store = Store(home)
+    project_id, version = store.save_project(load_project(FIXTURE))
+    run_id = store.create_run({"epochs": 2}, project_id=project_id, project_version=version, name="elsewhere")
+    store.mark_started(run_id)                    # this process: alive, so the run stays live
+    assert main(["resume", run_id]) == 1
+    assert f"Run {run_id} is running in another process: stop it" in capsys.readouterr().err
 
 
 def test_the_same_command_under_torchrun_writes_one_run(home):
