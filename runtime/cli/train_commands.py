@@ -105,7 +105,13 @@ def _resume(args) -> int:
 def _run(project: Project, project_id: str, dataset: dict | None, overrides: dict, args,
          run_id: str | None, checkpoint: Path | None, fork: bool = False) -> int:
     """Trains (or, from `checkpoint`, resumes exactly; with `fork`, starts from its weights)."""
-    world = None
+    if args.out:
+        try:
+            _writable(Path(args.out))
+        except OSError as e:
+            print(f"--out {args.out}: cannot write there ({e.strerror}).", file=sys.stderr)
+            return 1
+    world, created = None, False
     try:
         world = World.from_env(overrides.get("device", project.training.get("device", "auto")))
         prepared = prepare(project, dataset, overrides)
@@ -117,6 +123,7 @@ def _run(project: Project, project_id: str, dataset: dict | None, overrides: dic
                 _, version = store.save_project(project, project_id)
                 run_id = store.create_run(prepared.config.to_dict(), project_id=project_id, project_version=version,
                                           name=project.name, dataset=dataset or dict(project.dataset))
+                created = True
             callbacks += [RunRecorder(store, run_id), Checkpointer(store.run_dir(run_id))]
             callbacks.append(JsonLines(run_id) if args.jsonl else ProgressBar(run_id))
         control = RunControl()
@@ -130,11 +137,22 @@ def _run(project: Project, project_id: str, dataset: dict | None, overrides: dic
                 _write_out(Path(args.out), trainer, project, result, test, run_id)
         return 1 if result.status in FAILED else 0
     except (ValueError, StoreError) as e:            # settings, data, graph, checkpoint: the user's to fix
-        print(error_message(e), file=sys.stderr)
+        message = error_message(e)
+        print(message, file=sys.stderr)
+        if created and store.run(run_id).status in LIVE:     # refused before it trained (e.g. --weights)
+            store.update_run(run_id, status="failed", message=message, ended=time.time())
         return 1
     finally:
         if world is not None:
             world.close()
+
+
+def _writable(out: Path) -> None:
+    """Creates --out before training, so a folder that cannot be written fails at once, not after the run."""
+    out.mkdir(parents=True, exist_ok=True)
+    probe = out / ".layerboard-write-test"
+    probe.touch()
+    probe.unlink()
 
 
 @contextmanager

@@ -124,6 +124,21 @@ def test_resume_of_a_run_live_in_another_process_is_refused(home, capsys):
     assert f"Run {run_id} is running in another process: stop it" in capsys.readouterr().err
 
 
+def test_an_unwritable_out_folder_fails_before_training(home, tmp_path, capsys):
+    (tmp_path / "file").write_text("in the way")
+    assert main(["train", str(FIXTURE), "--jsonl", "--out", str(tmp_path / "file" / "out")]) == 1
+    captured = capsys.readouterr()
+    assert "--out " in captured.err and "cannot write there" in captured.err and captured.out == ""
+    assert Store(home).list_runs() == []
+
+
+def test_a_run_refused_at_its_checkpoint_is_failed_not_left_running(home, tmp_path, capsys):
+    assert main(["train", str(FIXTURE), "--jsonl", "--weights", str(tmp_path / "nope.json")]) == 1
+    assert "No checkpoint at" in capsys.readouterr().err
+    (run,) = Store(home).list_runs()
+    assert run.status == "failed" and "No checkpoint at" in run.message
+
+
 def test_the_same_command_under_torchrun_writes_one_run(home):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
