@@ -145,6 +145,11 @@ def _check(f: Any, value: Any) -> Any:
             raise ConfigError(f"{where} must be a finite number, but is {value!r}.")
     lo, hi = meta["min"], meta["max"]
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        bounds = f"from {lo:g} to {hi:g}" if hi is not None else f">= {lo:g}"
+        bounds = f"from {_bound(lo)} to {_bound(hi)}" if hi is not None else f">= {_bound(lo)}"
         raise ConfigError(f"{where} must be {bounds}, but is {value!r}.")
     return value
+
+
+def _bound(value: float) -> str:
+    """A bound as a person reads it: whole numbers in full (2**63 - 1, not 9.22337e+18), others in short."""
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"

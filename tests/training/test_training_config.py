@@ -35,6 +35,15 @@ def test_bad_values_say_what_is_expected(key, value, words):
     assert words in str(e.value) and repr(value) in str(e.value)
 
 
+def test_bounds_read_as_numbers_a_person_types():
+    with pytest.raises(ConfigError, match=r"'seed' must be from 0 to 9,223,372,036,854,775,807, but is -5"):
+        TrainConfig.from_dict({"seed": -5})
+    with pytest.raises(ConfigError, match=r"'epochs' must be from 1 to 100,000, but is 0"):
+        TrainConfig.from_dict({"epochs": 0})
+    with pytest.raises(ConfigError, match=r"'lr' must be from 1e-08 to 10, but is -1.0"):
+        TrainConfig.from_dict({"lr": -1.0})
+
+
 def test_not_an_object():
     with pytest.raises(ConfigError, match="JSON object"):
         TrainConfig.from_dict([1, 2])
