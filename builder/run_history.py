@@ -33,6 +33,13 @@ def run_rows(runs: list[RunInfo]) -> list[dict[str, Any]]:
     return rows
 
 
+def labels(runs: list[RunInfo]) -> list[str]:
+    """Each run's name, with its id where another of `runs` has the same name (two forks of one run are
+    both "run 1 fork"): the column of a table, the line of a chart."""
+    names = [r.name for r in runs]
+    return [f"{r.name} ({r.id})" if names.count(r.name) > 1 else r.name for r in runs]
+
+
 def settings_diff(runs: list[RunInfo]) -> list[dict[str, Any]]:
     """One row per setting (or dataset option) whose value is not the same in all the runs."""
     keys = sorted({k for r in runs for k in r.config} | {f"dataset.{k}" for r in runs for k in r.dataset})
@@ -40,7 +47,7 @@ def settings_diff(runs: list[RunInfo]) -> list[dict[str, Any]]:
     for key in keys:
         values = [r.dataset.get(key[8:]) if key.startswith("dataset.") else r.config.get(key) for r in runs]
         if any(v != values[0] for v in values):
-            rows.append({"setting": key, **{r.name: str(v) for r, v in zip(runs, values)}})
+            rows.append({"setting": key, **{label: str(v) for label, v in zip(labels(runs), values)}})
     return rows
 
 
@@ -90,8 +97,9 @@ def show(ws: Workspace) -> None:
     selected = [by_id[i] for i in chosen if i in by_id]
     if selected:
         # a run drawn beside its parent starts where it took over; without its parent, with the parent's start
-        curves = {r.name: run_control.series(r.id, ["val/loss", "val/acc", "train/loss"],
-                                             inherited=r.parent_run_id not in chosen) for r in selected}
+        curves = {label: run_control.series(r.id, ["val/loss", "val/acc", "train/loss"],
+                                            inherited=r.parent_run_id not in chosen)
+                  for label, r in zip(labels(selected), selected)}
         left, right = st.columns(2)
         left.plotly_chart(charts.overlay_figure(curves, "val/loss"), key="history_val_loss", config=charts.CONFIG)
         right.plotly_chart(charts.overlay_figure(curves, "val/acc"), key="history_val_acc", config=charts.CONFIG)

@@ -13,9 +13,10 @@ from PIL import Image
 from builder import results, run_control, trained_model
 from builder.playground import drawing_to_digit, image_file_to_pixels, normalize
 from builder.projects import store
-from builder.run_history import graph_diff
+from builder.run_history import graph_diff, labels, settings_diff
 from builder.training_hints import health_colours
 from runtime.graph import Edge, Graph, Node
+from runtime.store import RunInfo
 from runtime.training.evaluation import class_report
 from training_app import charts, open_tab, open_template, run, set_setting, texts, train, wait_for_run
 
@@ -114,6 +115,18 @@ def test_graph_diff_names_what_changed():
     after = Graph([Node("a", "Input", {"shape": [4]}), Node("b", "Linear", {"out_features": 16}),
                    Node("c", "ReLU", {})], [Edge("a", "b"), Edge("b", "c")])
     assert graph_diff(before, after) == ["added c (ReLU)", "b.out_features: 8 → 16", "wired b → c"]
+
+
+def _run_info(run_id: str, name: str, lr: float) -> RunInfo:
+    return RunInfo(run_id, "p", 1, name, "completed", "", {"lr": lr, "epochs": 2}, {"name": "digits"}, 0.0, None,
+                   None, {}, 2, None, None)
+
+
+def test_settings_diff_keeps_a_column_for_each_of_runs_of_one_name():
+    runs = [_run_info("a1", "run 1", 0.01), _run_info("b2", "run 1 fork", 0.1), _run_info("c3", "run 1 fork", 0.5)]
+    assert labels(runs) == ["run 1", "run 1 fork (b2)", "run 1 fork (c3)"]
+    assert settings_diff(runs) == [{"setting": "lr", "run 1": "0.01", "run 1 fork (b2)": "0.1",
+                                    "run 1 fork (c3)": "0.5"}]
 
 
 def test_a_failing_run_shows_its_reason_and_the_app_stays_up(home):
