@@ -18,6 +18,7 @@ from runtime import datasets
 DRAW_SIZE = 196          # pixels of the drawing pad
 DIGIT_BOX = 20 / 28      # MNIST digits fill a 20x20 box centred in 28x28
 MAX_IMAGE_BYTES = 10_000_000
+MAX_IMAGE_PIXELS = 25_000_000   # a 24-megapixel photo; a few KB of PNG can declare 20000x20000 pixels
 TOOLBAR_ROOM = '<div style="height:22px"></div>'   # the pad's toolbar floats above it
 
 
@@ -55,10 +56,15 @@ def image_file_to_pixels(data: bytes, channels: int, height: int, width: int) ->
     if len(data) > MAX_IMAGE_BYTES:
         raise ValueError(f"The image is {len(data) / 1e6:.1f} MB; at most {MAX_IMAGE_BYTES / 1e6:.0f} MB.")
     try:
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data))          # reads the header only: the size is known, nothing decoded
+        if image.width * image.height > MAX_IMAGE_PIXELS:
+            raise ValueError(f"The image is {image.width:,} x {image.height:,} pixels; at most "
+                             f"{MAX_IMAGE_PIXELS / 1e6:.0f} million pixels are read here: scale it down first.")
         image = image.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
-    except (UnidentifiedImageError, OSError) as e:
-        raise ValueError(f"The file is not an image PIL can read (PNG, JPEG, ...): {e}") from None
+    except UnidentifiedImageError:
+        raise ValueError("The file is not an image this can read (PNG, JPEG, BMP or GIF).") from None
+    except (OSError, Image.DecompressionBombError) as e:     # a truncated or damaged file
+        raise ValueError(f"The image cannot be decoded: {e}.") from None
     pixels = np.asarray(image, dtype=np.float32) / 255.0
     return pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
 

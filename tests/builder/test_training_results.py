@@ -54,6 +54,19 @@ def test_an_uploaded_picture_is_resized_and_a_bad_file_is_named():
     assert np.allclose(x, 2.0)
 
 
+def test_an_image_too_large_to_decode_is_refused_from_its_header():
+    buffer = io.BytesIO()
+    Image.new("L", (6000, 5000)).save(buffer, format="PNG")      # 30 million pixels in a few KB
+    with pytest.raises(ValueError, match="6,000 x 5,000 pixels; at most 25 million"):
+        image_file_to_pixels(buffer.getvalue(), 1, 28, 28)
+
+
+def test_a_file_that_is_no_image_is_told_without_pils_internals():
+    with pytest.raises(ValueError) as caught:
+        image_file_to_pixels(b"not an image at all", 1, 28, 28)
+    assert str(caught.value) == "The file is not an image this can read (PNG, JPEG, BMP or GIF)."
+
+
 def test_results_playground_and_their_agreement_with_the_model(home):
     at = open_tab(trained_app(), "Results")
     confusion = charts(at)["Confusion matrix (test split)"]["data"][0]["z"]
