@@ -40,6 +40,12 @@ def labels(runs: list[RunInfo]) -> list[str]:
     return [f"{r.name} ({r.id})" if names.count(r.name) > 1 else r.name for r in runs]
 
 
+def compared(runs: list[RunInfo], chosen: list[str]) -> list[RunInfo]:
+    """The chosen runs in the order they ran, whatever order they were picked in: the diff's columns, the
+    charts' lines and "Graph from the first to the last" read in time."""
+    return [r for r in runs if r.id in chosen]
+
+
 def settings_diff(runs: list[RunInfo]) -> list[dict[str, Any]]:
     """One row per setting (or dataset option) whose value is not the same in all the runs."""
     keys = sorted({k for r in runs for k in r.config} | {f"dataset.{k}" for r in runs for k in r.dataset})
@@ -65,6 +71,17 @@ def graph_diff(before: Graph, after: Graph) -> list[str]:
     lines += [f"wired {s} → {t}" for s, t in sorted(new_edges - old_edges)]
     lines += [f"unwired {s} → {t}" for s, t in sorted(old_edges - new_edges)]
     return lines
+
+
+def graph_change(before: Graph, after: Graph) -> str | None:
+    """What changed in the graph between two project versions as one line; None when nothing did (a new
+    version may differ in its training settings alone)."""
+    changes = graph_diff(before, after)
+    if changes:
+        return "; ".join(changes)
+    if {n.id: n.position for n in before.nodes} != {n.id: n.position for n in after.nodes}:
+        return "only positions moved"
+    return None
 
 
 def _fork(run_id: str, prefix: str) -> None:
@@ -94,7 +111,7 @@ def show(ws: Workspace) -> None:
     default = [i for i in tab_state.kept(key, [r.id for r in runs[-2:]]) if i in by_id]
     chosen = st.multiselect("Compare runs", list(by_id), default=default, key=key, on_change=tab_state.keep,
                             args=(key,), format_func=lambda i: f"{by_id[i].name} ({i})")
-    selected = [by_id[i] for i in chosen if i in by_id]
+    selected = compared(runs, chosen)
     if selected:
         # a run drawn beside its parent starts where it took over; without its parent, with the parent's start
         curves = {label: run_control.series(r.id, ["val/loss", "val/acc", "train/loss"],
@@ -111,11 +128,13 @@ def show(ws: Workspace) -> None:
         else:
             st.caption("Same settings.")
         first, last = selected[0], selected[-1]
+        change = None
         if (first.project_id, first.project_version) != (last.project_id, last.project_version):
-            changes = graph_diff(store().load_project(first.project_id, first.project_version).graph,
-                                 store().load_project(last.project_id, last.project_version).graph)
-            st.markdown(f"Graph from {markdown.escape(first.name)} to {markdown.escape(last.name)}: " +
-                        (markdown.escape("; ".join(changes)) if changes else "only positions moved"))
+            change = graph_change(store().load_project(first.project_id, first.project_version).graph,
+                                  store().load_project(last.project_id, last.project_version).graph)
+        if change:
+            st.markdown(f"Graph from {markdown.escape(first.name)} to {markdown.escape(last.name)}: "
+                        f"{markdown.escape(change)}")
         else:
             st.caption("Same graph.")
     _fork_form(selected[-1] if selected else runs[-1])

@@ -13,7 +13,7 @@ from PIL import Image
 from builder import results, run_control, trained_model
 from builder.playground import drawing_to_digit, image_file_to_pixels, normalize
 from builder.projects import store
-from builder.run_history import graph_diff, labels, settings_diff
+from builder.run_history import compared, graph_change, graph_diff, labels, settings_diff
 from builder.training_hints import health_colours
 from runtime.graph import Edge, Graph, Node
 from runtime.store import RunInfo
@@ -130,6 +130,15 @@ def test_graph_diff_names_what_changed():
     assert graph_diff(before, after) == ["added c (ReLU)", "b.out_features: 8 → 16", "wired b → c"]
 
 
+def test_graph_change_is_none_when_only_the_settings_changed():
+    graph = Graph([Node("a", "Input", {"shape": [4]}, (0, 0)), Node("b", "Linear", {"out_features": 8}, (0, 100))],
+                  [Edge("a", "b")])
+    moved = Graph([Node("a", "Input", {"shape": [4]}, (0, 0)), Node("b", "Linear", {"out_features": 8}, (50, 100))],
+                  [Edge("a", "b")])
+    assert graph_change(graph, graph) is None
+    assert graph_change(graph, moved) == "only positions moved"
+
+
 def _run_info(run_id: str, name: str, lr: float) -> RunInfo:
     return RunInfo(run_id, "p", 1, name, "completed", "", {"lr": lr, "epochs": 2}, {"name": "digits"}, 0.0, None,
                    None, {}, 2, None, None)
@@ -140,6 +149,11 @@ def test_settings_diff_keeps_a_column_for_each_of_runs_of_one_name():
     assert labels(runs) == ["run 1", "run 1 fork (b2)", "run 1 fork (c3)"]
     assert settings_diff(runs) == [{"setting": "lr", "run 1": "0.01", "run 1 fork (b2)": "0.1",
                                     "run 1 fork (c3)": "0.5"}]
+
+
+def test_runs_picked_in_any_order_are_compared_in_the_order_they_ran():
+    runs = [_run_info("a1", "run 1", 0.01), _run_info("b2", "run 2", 0.1), _run_info("c3", "run 3", 0.5)]
+    assert [r.id for r in compared(runs, ["b2", "c3", "a1"])] == ["a1", "b2", "c3"]
 
 
 def test_a_failing_run_shows_its_reason_and_the_app_stays_up(home):
