@@ -108,7 +108,8 @@ def _input_shape(graph_input, given, metadata, inputs) -> tuple[int, ...]:
         fallback = given or _metadata_shape(metadata) or (list(inputs.shape[1:]) if inputs is not None else None)
         if fallback is None or len(fallback) != len(sample):
             raise UnsupportedModel(
-                f"The model's input {graph_input.name!r} leaves sizes open ({[d or '?' for d in sample]}): "
+                f"The model's input {graph_input.name!r} leaves sizes open (one sample is "
+                f"[{', '.join(str(d or '?') for d in sample)}]): "
                 "give one sample's shape, e.g. 50 for 50 steps (`--input-shape 50` on the command line, "
                 "the Sample shape field beside the app's ONNX upload).")
         sample = [s if s is not None else int(f) for s, f in zip(sample, fallback)]
