@@ -63,8 +63,11 @@ def image_file_to_pixels(data: bytes, channels: int, height: int, width: int) ->
         image = image.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
     except UnidentifiedImageError:
         raise ValueError("The file is not an image this can read (PNG, JPEG, BMP or GIF).") from None
-    except (OSError, Image.DecompressionBombError) as e:     # a truncated or damaged file
-        raise ValueError(f"The image cannot be decoded: {e}.") from None
+    except Image.DecompressionBombError:           # PIL refuses the header itself beyond twice its own limit
+        raise ValueError(f"The image has more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} million pixels; at most "
+                         f"{MAX_IMAGE_PIXELS / 1e6:.0f} million pixels are read here: scale it down first.") from None
+    except OSError as e:                           # a truncated or damaged file
+        raise ValueError(f"The image cannot be decoded: {str(e).rstrip('.')}.") from None
     pixels = np.asarray(image, dtype=np.float32) / 255.0
     return pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
 

@@ -59,6 +59,10 @@ def test_an_image_too_large_to_decode_is_refused_from_its_header():
     Image.new("L", (6000, 5000)).save(buffer, format="PNG")      # 30 million pixels in a few KB
     with pytest.raises(ValueError, match="6,000 x 5,000 pixels; at most 25 million"):
         image_file_to_pixels(buffer.getvalue(), 1, 28, 28)
+    buffer = io.BytesIO()
+    Image.new("1", (20000, 10000)).save(buffer, format="PNG")     # beyond what PIL itself opens
+    with pytest.raises(ValueError, match="more than 179 million pixels; at most 25 million"):
+        image_file_to_pixels(buffer.getvalue(), 1, 28, 28)
 
 
 def test_a_file_that_is_no_image_is_told_without_pils_internals():
