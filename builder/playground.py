@@ -60,6 +60,9 @@ def image_file_to_pixels(data: bytes, channels: int, height: int, width: int) ->
         if image.width * image.height > MAX_IMAGE_PIXELS:
             raise ValueError(f"The image is {image.width:,} x {image.height:,} pixels; at most "
                              f"{MAX_IMAGE_PIXELS / 1e6:.0f} million pixels are read here: scale it down first.")
+        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:   # seen on a white page
+            rgba = image.convert("RGBA")
+            image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
         image = image.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
     except UnidentifiedImageError:
         raise ValueError("The file is not an image this can read (PNG, JPEG, BMP or GIF).") from None
@@ -70,6 +73,27 @@ def image_file_to_pixels(data: bytes, channels: int, height: int, width: int) ->
         raise ValueError(f"The image cannot be decoded: {str(e).rstrip('.')}.") from None
     pixels = np.asarray(image, dtype=np.float32) / 255.0
     return pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
+
+
+def background(pixels: np.ndarray) -> float:
+    """The brightness of an image's background, (C, H, W) in [0, 1]: the mean of its outermost pixels."""
+    edge = np.concatenate([pixels[:, 0, :], pixels[:, -1, :], pixels[:, :, 0], pixels[:, :, -1]], axis=-1)
+    return float(edge.mean())
+
+
+def like_training(pixels: np.ndarray, training_background: float) -> tuple[np.ndarray, bool]:
+    """A grey picture with the training images' polarity: a digit photographed dark on white paper is inverted
+    for a model trained on light digits on black (MNIST's), which would otherwise guess at random. Returns
+    the pixels and whether they were inverted."""
+    if (background(pixels) > 0.5) != (training_background > 0.5):
+        return 1.0 - pixels, True
+    return pixels, False
+
+
+def training_background(trained: trained_model.Trained) -> float:
+    """The training images' background brightness (the first 256 of them, their normalization undone)."""
+    norm = trained.splits.normalization
+    return float(np.mean([background(picture(x, norm)[None]) for x in trained.splits.x_train[:256]]))
 
 
 def show(run_id: str | None) -> None:
@@ -113,6 +137,11 @@ def _image_input(trained: trained_model.Trained) -> np.ndarray | None:
         except ValueError as e:
             st.error(f"{upload.name}: {e}")
             return None
+        if channels == 1:
+            pixels, inverted = like_training(pixels, training_background(trained))
+            if inverted:
+                st.caption("Shades inverted: the training images have the opposite background (light ink on "
+                           "dark, or dark on light).")
     else:
         index = st.number_input("Test image number", 0, len(trained.splits.y_test) - 1, 0, key="playground_pick")
         x = trained.splits.x_test[int(index)].numpy()

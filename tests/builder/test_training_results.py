@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from builder import results, run_control, trained_model
-from builder.playground import drawing_to_digit, image_file_to_pixels, normalize
+from builder.playground import background, drawing_to_digit, image_file_to_pixels, like_training, normalize
 from builder.projects import store
 from builder.run_history import compared, graph_change, graph_diff, labels, settings_diff
 from builder.training_hints import health_colours
@@ -69,6 +69,23 @@ def test_a_file_that_is_no_image_is_told_without_pils_internals():
     with pytest.raises(ValueError) as caught:
         image_file_to_pixels(b"not an image at all", 1, 28, 28)
     assert str(caught.value) == "The file is not an image this can read (PNG, JPEG, BMP or GIF)."
+
+
+def test_a_dark_on_light_upload_is_inverted_for_a_model_trained_light_on_dark():
+    paper = np.ones((1, 28, 28), np.float32)
+    paper[0, 4:24, 12:16] = 0.0                                    # a "1" in black ink on white paper
+    seen, inverted = like_training(paper, training_background=0.04)   # MNIST's background is black
+    assert inverted and background(seen) == 0.0 and seen[0, 10, 13] == 1.0
+    assert like_training(1.0 - paper, training_background=0.04) == (pytest.approx(1.0 - paper), False)
+
+
+def test_a_transparent_background_reads_as_white_paper():
+    image = Image.new("RGBA", (40, 40), (0, 0, 0, 0))
+    image.paste((0, 0, 0, 255), (18, 4, 22, 36))                   # black ink, transparent around it
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    pixels = image_file_to_pixels(buffer.getvalue(), 1, 20, 20)
+    assert background(pixels) == 1.0 and pixels[0, 10, 10] < 0.5
 
 
 def test_results_playground_and_their_agreement_with_the_model(home):
