@@ -143,7 +143,7 @@ def _image_input(trained: trained_model.Trained) -> np.ndarray | None:
                 st.caption("Shades inverted: the training images have the opposite background (light ink on "
                            "dark, or dark on light).")
     else:
-        index = st.number_input("Test image number", 0, len(trained.splits.y_test) - 1, 0, key="playground_pick")
+        index = _test_sample_number("Test image number", trained)
         x = trained.splits.x_test[int(index)].numpy()
         st.image(picture(torch.from_numpy(x), trained.splits.normalization), width=140,
                  caption=f"labelled {trained.splits.class_names[int(trained.splits.y_test[int(index)])]}"
@@ -155,7 +155,8 @@ def _image_input(trained: trained_model.Trained) -> np.ndarray | None:
 
 
 def _text_input(trained: trained_model.Trained) -> np.ndarray | None:
-    text = st.text_area("Type a sentence", "a gripping story with wonderful actors", key="playground_text")
+    text = st.text_area("Type a sentence", tab_state.kept("playground_text", "a gripping story with wonderful actors"),
+                        key="playground_text", on_change=tab_state.keep, args=("playground_text",))
     if not text.strip():
         return None
     return trained.splits.encode_text(text).numpy()
@@ -170,13 +171,21 @@ def _table_input(trained: trained_model.Trained) -> np.ndarray | None:
     values = []
     cols = st.columns(2)
     for j, (feature, start) in enumerate(zip(features, raw.tolist())):
-        values.append(cols[j % 2].number_input(feature, value=float(round(start, 4)), format="%g",
-                                               key=f"playground_feature_{j}"))
+        key = f"playground_feature_{j}"
+        values.append(cols[j % 2].number_input(feature, value=float(tab_state.kept(key, round(start, 4))), format="%g",
+                                               key=key, on_change=tab_state.keep, args=(key,)))
     return normalize(np.asarray(values, dtype=np.float32), norm, image=False)[None]
 
 
+def _test_sample_number(label: str, trained: trained_model.Trained) -> int:
+    """The test sample to try, kept while another tab is open (within this run's test split)."""
+    last = len(trained.splits.y_test) - 1
+    return int(st.number_input(label, 0, last, min(int(tab_state.kept("playground_pick", 0)), last),
+                               key="playground_pick", on_change=tab_state.keep, args=("playground_pick",)))
+
+
 def _pick_test_sample(trained: trained_model.Trained) -> np.ndarray | None:
-    index = st.number_input("Test sample number", 0, len(trained.splits.y_test) - 1, 0, key="playground_pick")
+    index = _test_sample_number("Test sample number", trained)
     x = trained.splits.x_test[int(index)].numpy()
     st.plotly_chart(charts.sequence_figure([(x.tolist(), "input")]), key="playground_sequence",
                     config=charts.CONFIG)

@@ -103,6 +103,9 @@ def test_results_playground_and_their_agreement_with_the_model(home):
     assert shown.group(1) == trained.splits.class_names[int(expected.argmax())]
     assert abs(float(shown.group(2)) - float(expected.max())) < 1e-4
     assert "Download this input (.npy)" in [b.label for b in at.get("download_button")]
+    open_tab(at, "Runs")                         # the Playground is not drawn: Streamlit forgets its widgets
+    open_tab(at, "Playground")
+    assert at.number_input(key="playground_pick").value == 3
 
 
 def test_a_class_never_predicted_has_an_undefined_precision_not_zero():
