@@ -296,7 +296,8 @@ def test_a_constant_too_large_to_compute_is_refused_before_it_is_allocated(monke
 
 def test_onnxruntime_refusal_is_told_without_its_cpp_location():
     model = helper.make_model(helper.make_graph(
-        [helper.make_node("Relu", ["x"], ["y"])], "g", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4])],
+        [helper.make_node("Relu", ["x"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4])],
         [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4])]),
         opset_imports=[helper.make_opsetid("", 18)], ir_version=99)
     with pytest.raises(UnsupportedModel) as caught:
