@@ -187,13 +187,13 @@ class Trainer:
         """Trains to the configured epochs; `resume_from` continues a checkpoint exactly, or with
         `fork=True` starts new settings from its weights (and optimizer state where it fits; a
         checkpoint of weights only, as runtime/initial_weights.py keeps, starts from epoch 0)."""
-        self._setup()
-        if resume_from is not None:
-            self._restore(resume_from, fork)
-        else:
-            torch.manual_seed(self.config.seed)            # dropout masks follow the seed too
-        self.start_step = self.step
-        try:
+        try:                   # a checkpoint that does not fit fails the run like a crashing layer
+            self._setup()
+            if resume_from is not None:
+                self._restore(resume_from, fork)
+            else:
+                torch.manual_seed(self.config.seed)        # dropout masks follow the seed too
+            self.start_step = self.step
             for cb in self.callbacks:
                 cb.on_train_start(self)
             result = self._loop()

@@ -46,11 +46,33 @@ def test_missing_or_damaged_files_say_so(tmp_path):
 
 
 def test_a_checkpoint_of_another_graph_is_refused_with_a_message(tmp_path):
-    from runtime.training import Checkpointer, TrainConfig, Trainer
+    from runtime.training import Callback, Checkpointer, TrainConfig, Trainer
     from training_fixtures import mlp, quadrants
     Trainer(mlp(), quadrants(), TrainConfig(epochs=1), callbacks=[Checkpointer(tmp_path)]).fit()
+    told = []
+
+    class Told(Callback):
+        def on_exception(self, trainer, error):
+            told.append(error)
     with pytest.raises(CheckpointError, match="does not fit this model"):
-        Trainer(mlp(hidden=16), quadrants(), TrainConfig(epochs=2)).fit(resume_from=tmp_path / "last")
+        Trainer(mlp(hidden=16), quadrants(), TrainConfig(epochs=2),
+                callbacks=[Told()]).fit(resume_from=tmp_path / "last")
+    assert len(told) == 1 and isinstance(told[0], CheckpointError)     # a recorder marks the run failed
+
+
+def test_a_recorded_run_resumed_from_a_checkpoint_that_does_not_fit_is_marked_failed(tmp_path):
+    from runtime.store import Store
+    from runtime.training import Checkpointer, TrainConfig, Trainer
+    from runtime.training.recording import RunRecorder
+    from training_fixtures import mlp, quadrants
+    Trainer(mlp(), quadrants(), TrainConfig(epochs=1), callbacks=[Checkpointer(tmp_path)]).fit()
+    store = Store(tmp_path / "home")
+    run_id = store.create_run({}, name="r")
+    with pytest.raises(CheckpointError):
+        Trainer(mlp(hidden=16), quadrants(), TrainConfig(epochs=2),
+                callbacks=[RunRecorder(store, run_id)]).fit(resume_from=tmp_path / "last")
+    run = store.run(run_id)
+    assert run.status == "failed" and "does not fit this model" in run.message
 
 
 def test_no_checkpoint_at_all_or_a_folder_is_named_as_such(tmp_path):
