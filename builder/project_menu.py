@@ -17,6 +17,7 @@ from runtime.graph import Graph, Project, ProjectFileError, parse_project
 from runtime.layout import layout
 from runtime.projects import compile_project
 from runtime.store import ProjectInfo, StoreError
+from runtime.timestamps import short_time
 
 WS_KEY = "workspace"
 SAVED_KEY = "saved_text"       # the project text last written, to save only real changes
@@ -74,16 +75,7 @@ def autosave(ws: Workspace) -> None:
 def saved_facts(entry: ProjectInfo, now: float) -> list[str]:
     """When the project was last saved and how many nodes it has, to tell apart projects of one
     name: ["today 14:05", "12 nodes"], ["3 Dec 09:41", "1 node"], ["24 Dec 2025", "no nodes"]."""
-    saved, today = time.localtime(entry.updated), time.localtime(now)
-    day = time.strftime("%Y-%m-%d", saved)
-    if day == time.strftime("%Y-%m-%d", today):
-        when = time.strftime("today %H:%M", saved)
-    elif day == time.strftime("%Y-%m-%d", time.localtime(now - 86_400)):
-        when = time.strftime("yesterday %H:%M", saved)
-    elif saved.tm_year == today.tm_year:
-        when = f"{saved.tm_mday} {time.strftime('%b %H:%M', saved)}"
-    else:
-        when = f"{saved.tm_mday} {time.strftime('%b %Y', saved)}"
+    when = short_time(entry.updated, now)
     if entry.nodes is None:
         return [when]
     return [when, {0: "no nodes", 1: "1 node"}.get(entry.nodes, f"{entry.nodes} nodes")]

@@ -6,21 +6,24 @@ import json
 import math
 import signal
 import sys
+import textwrap
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Column, Table
+from rich.text import Text
 from safetensors.torch import save_file
 
 from runtime.checkpoints import CheckpointError, read_position
 from runtime.distributed import World
 from runtime.graph import Project, ProjectFileError, load_project
-from runtime.store import LIVE, Store, StoreError
+from runtime.store import LIVE, RunInfo, Store, StoreError
+from runtime.timestamps import short_time
 from runtime.training import Callback, Checkpointer, RunControl, TrainResult
 from runtime.training.recording import RunRecorder, error_message
 from runtime.training.session import prepare
@@ -264,13 +267,50 @@ def _runs(args) -> int:
                            "message": r.message, "epochs_done": r.epochs_done, "created": r.created,
                            "final_metrics": _finite(r.final_metrics)} for r in runs], indent=2))
         return 0
-    table = Table("project", "status", "epochs", "result", "started", "message")
-    table.columns.insert(0, Column("run", no_wrap=True, min_width=12))
-    for r in runs:
-        figures = r.final_metrics
-        key = next((k for k in ("val/acc", "val/r2", "val/loss") if k in figures), None)
-        result = f"{key} {figures[key]:.4g}" if key else ""
-        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started or r.created))
-        table.add_row(r.id, r.name, r.status, str(r.epochs_done), result, started, r.message)
-    Console(highlight=False).print(table)
+    if not runs:
+        print("No runs yet: `python -m runtime train FILE` starts one.")
+        return 0
+    console = Console(highlight=False)
+    for line in _run_table(runs, console.width, time.time()):
+        console.print(line)
     return 0
+
+
+RUN_COLUMNS = ("run", "project", "status", "epochs", "validation", "started")
+STATUS_STYLES = {"completed": "green", "early_stopped": "green", "diverged": "red", "failed": "red"}
+GAP = "  "
+
+
+def _run_table(runs: list[RunInfo], width: int, now: float) -> list[Text]:
+    """A line per run, its message wrapped below it, so that the table reads in 80 columns too:
+    a message in a column of its own got a few characters' width there and ran down 20 lines."""
+    rows = [(r.id, r.name, r.status, str(r.epochs_done), _validation(r.final_metrics),
+             short_time(r.started or r.created, now)) for r in runs]
+    widths = [max(cell_len(cell) for cell in column) for column in zip(RUN_COLUMNS, *rows)]
+    spare = width - sum(widths) - len(GAP) * (len(widths) - 1)
+    widths[1] = max(min(widths[1], widths[1] + spare), len(RUN_COLUMNS[1]))      # long project names give way
+    indent = " " * (widths[0] + len(GAP))
+    lines = [_table_line(RUN_COLUMNS, widths, ["bold"] * len(widths))]
+    for run, row in zip(runs, rows):
+        lines.append(_table_line(row, widths, ["", "", STATUS_STYLES.get(run.status, ""), "", "", ""]))
+        lines += [Text(indent + part, style="dim")
+                  for part in textwrap.wrap(run.message, max(width - len(indent), 20), break_on_hyphens=False)]
+    return lines
+
+
+def _table_line(cells: tuple[str, ...], widths: list[int], styles: list[str]) -> Text:
+    line = Text(no_wrap=True, overflow="ellipsis")      # a terminal narrower still cuts the line, not wraps it
+    for i, (cell, width, style) in enumerate(zip(cells, widths, styles)):
+        last = i == len(cells) - 1
+        text = Text(cell.rjust(width) if RUN_COLUMNS[i] == "epochs" else cell, style=style)
+        text.truncate(width, overflow="ellipsis", pad=not last)
+        line.append_text(text)
+        if not last:
+            line.append(GAP)
+    return line
+
+
+def _validation(figures: dict[str, float]) -> str:
+    """The run's headline validation figure: 'acc 0.9312', else 'r2 ...', else 'loss ...'."""
+    key = next((k for k in ("val/acc", "val/r2", "val/loss") if k in figures), None)
+    return f"{key.removeprefix('val/')} {figures[key]:.4g}" if key else ""

@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,32 @@ def test_the_same_command_under_torchrun_writes_one_run(home):
     assert len(ends) == 1 and ends[0]["status"] == "completed"
     (run,) = Store(home).list_runs()
     assert run.status == "completed" and run.epochs_done == 2
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_runs_lists_a_line_per_run_with_its_whole_message_below_in_the_terminal_width(home, monkeypatch, capsys,
+                                                                                     columns):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    store = Store(home)
+    message = ("No checkpoint at /tmp/a/rather/long/path/to/nope.json: a checkpoint is a .json file with its "
+               ".safetensors beside it (a run's are in its folder, e.g. runs/<id>/last.json).")
+    failed = store.create_run({}, name="A project with a name far too long for a narrow terminal")
+    store.update_run(failed, status="failed", message=message, started=time.time())
+    done = store.create_run({}, name="MLP on digits")
+    store.update_run(done, status="completed", message="trained 12 epochs", epochs_done=12,
+                     final_metrics={"val/loss": 0.31, "val/acc": 0.9312}, started=time.time())
+    assert main(["runs"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert all(len(line) <= columns for line in lines)
+    assert lines[0].split() == ["run", "project", "status", "epochs", "validation", "started"]
+    assert lines[1].startswith(f"{failed}  A project with") and "failed" in lines[1]
+    below = [line for line in lines[2:] if line.startswith(" " * 14)]
+    assert " ".join(line.strip() for line in below[:-1]) == message       # all of it, wrapped at words
+    assert lines[-2].split() == [done, "MLP", "on", "digits", "completed", "12", "acc", "0.9312",
+                                       "today", time.strftime("%H:%M", time.localtime(store.run(done).started))]
+    assert lines[-1].strip() == "trained 12 epochs"
+
+
+def test_runs_without_runs_says_how_to_start_one(home, capsys):
+    assert main(["runs"]) == 0
+    assert capsys.readouterr().out == "No runs yet: `python -m runtime train FILE` starts one.\n"
