@@ -19,7 +19,10 @@ from PIL import Image
 Series = dict[str, list[tuple[int, float]]]
 HEIGHT = 260
 MAX_POINTS = 400
-MARGIN = dict(l=40, r=10, t=36, b=30)
+AXIS_ROOM = 48                 # below the plot: the tick labels and the axis title
+LEGEND_ROW_PX = 20             # a legend entry's line (12 px text)
+LEGEND_ONE_ROW_PX = 300        # a legend this wide fits in one row under half the main area at 1280 px
+MARGIN = dict(l=40, r=10, t=36, b=AXIS_ROOM)
 PREVIEW_CELL_PX = 72          # a preview image's cell: a 0.75rem caption of 11 characters ("T-shirt/top") fits
 HEATMAP_ROW_PX = 16            # a layer's row in the gradient heatmap: room for one 12 px label
 # Plotly options for every chart of the app: no mode bar (its buttons crowd small charts).
@@ -27,9 +30,25 @@ CONFIG = {"displayModeBar": False}
 COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f")
 
 
+def legend_rows(labels: Sequence[str]) -> int:
+    """Lines the legend takes under the chart: one row while all its entries fit side by side in the
+    narrowest chart (a symbol and about 7 px a character each), else one entry per line. Plotly wraps a
+    row at the chart's width, which only the browser knows: room for a wrapped row cannot be planned."""
+    if len(labels) < 2:                         # Plotly shows no legend for a single line
+        return 0
+    return 1 if sum(40 + 7 * len(label) for label in labels) <= LEGEND_ONE_ROW_PX else len(labels)
+
+
 def _layout(fig: go.Figure, title: str, x_title: str = "step", y_title: str = "") -> go.Figure:
-    fig.update_layout(title=dict(text=title, font=dict(size=14)), height=HEIGHT, margin=MARGIN,
-                      legend=dict(orientation="h", y=-0.25), xaxis_title=x_title, yaxis_title=y_title)
+    """Every chart's plot is HEIGHT less its margins tall: a legend gets its own rows below the axis
+    title, in the bottom margin, and makes the chart taller by as much (charts side by side keep their
+    axes level, and no number of runs puts the legend over the axis title or the plot)."""
+    rows = legend_rows([trace.name or "" for trace in fig.data])
+    fig.update_layout(title=dict(text=title, font=dict(size=14)), height=HEIGHT + rows * LEGEND_ROW_PX,
+                      margin={**MARGIN, "b": AXIS_ROOM + rows * LEGEND_ROW_PX},
+                      legend=dict(orientation="h" if rows == 1 else "v", yref="container", y=0, yanchor="bottom",
+                                  x=0, xanchor="left"),
+                      xaxis_title=x_title, yaxis_title=y_title)
     if x_title == "step":
         # From step 0, as the loss curve: a lone validation point otherwise gets an axis of its own
         # (3,499.5 to 3,500.5), which reads as another time than the loss chart beside it.

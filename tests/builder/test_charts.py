@@ -63,3 +63,22 @@ def test_preview_captions_stay_on_one_line_in_cells_wide_enough_for_them():
     assert 'title="&lt;b&gt;Ankle boot&lt;/b&gt;"' in grid and "<b>Ankle" not in grid
     pictures = [Image.open(io.BytesIO(base64.b64decode(src))) for src in re.findall(r"base64,([^\"]+)", grid)]
     assert [(p.mode, p.size) for p in pictures] == [("L", (28, 28)), ("RGB", (8, 8))]
+
+
+def test_a_legend_of_any_length_lies_below_the_axis_title_and_leaves_the_plot_its_height():
+    plot_height = charts.HEIGHT - charts.MARGIN["t"] - charts.AXIS_ROOM
+    for n in range(1, 10):
+        forks = {f"run 1{' fork' * i} ({i:012x})": {"val/loss": [(i, 1.0), (i + 1, 0.5)]} for i in range(n)}
+        fig = charts.overlay_figure(forks, "val/loss")
+        rows = 0 if n == 1 else n                              # too long for one row: one run a line
+        assert fig.layout.height - fig.layout.margin.t - fig.layout.margin.b == plot_height
+        assert fig.layout.margin.b == charts.AXIS_ROOM + rows * charts.LEGEND_ROW_PX
+        assert (fig.layout.legend.yref, fig.layout.legend.y, fig.layout.legend.yanchor) == ("container", 0, "bottom")
+        if rows:
+            assert fig.layout.legend.orientation == "v"
+    short = charts.overlay_figure({"run 1": {}, "run 2": {}, "run 3": {}}, "val/loss")
+    assert short.layout.legend.orientation == "h" and short.layout.margin.b == charts.AXIS_ROOM + charts.LEGEND_ROW_PX
+    live = charts.loss_figure({"train/loss": [(1, 2.0)], "val/loss": [(1, 2.1)]})
+    accuracy = charts.metric_figure({"val/acc": [(1, 0.5)]}, "classification")
+    for fig in (live, accuracy):                               # side by side: their plots are as tall
+        assert fig.layout.height - fig.layout.margin.t - fig.layout.margin.b == plot_height
