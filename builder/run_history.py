@@ -18,17 +18,30 @@ from runtime.training import ConfigError
 
 SELECT_KEY = "history_selected"     # + the number of runs: a new run resets the choice to the last two
 NOTICE_KEY = "history_notice"
-FIGURES = ("val/loss", "val/acc", "val/r2", "train/loss_epoch")
+FIGURES = {"val/acc": "val acc", "val/r2": "val R²", "val/loss": "val loss", "train/loss_epoch": "train loss"}
+NAME_PX = 150       # a fork of a fork of a fork is cut short here, not let push the other columns out of view
+# The table of runs fits the main area at 1280 px: a name of any length in a column of its own width, the
+# final figures under short headers next to it.
+RUN_COLUMNS = {"run": st.column_config.TextColumn(width=NAME_PX, help="A long name ends where the column does: "
+                                                                      "double-click it to read it whole."),
+               **{metric: st.column_config.NumberColumn(header, help=f"{metric} at the run's end")
+                  for metric, header in FIGURES.items()}}
 
 
 def run_rows(runs: list[RunInfo]) -> list[dict[str, Any]]:
+    """The runs' names, statuses and final figures first, then their settings, when and id. The dataset
+    only where they trained on more than one (the Data & training tab names the project's)."""
+    figures = [k for k in FIGURES if any(r.final_metrics.get(k) is not None for r in runs)]
+    several_datasets = len({r.dataset.get("name", "") for r in runs}) > 1
     rows = []
     for r in runs:
-        row = {"run": r.name, "id": r.id, "status": r.status, "epochs": r.epochs_done,
-               "started": time.strftime("%H:%M:%S", time.localtime(r.created)),
-               "optimizer": r.config.get("optimizer"), "lr": r.config.get("lr"),
-               "batch": r.config.get("batch_size"), "dataset": r.dataset.get("name", "")}
-        row.update({k: round(v, 4) for k, v in r.final_metrics.items() if k in FIGURES and v is not None})
+        row = {"run": r.name, "status": r.status, "epochs": r.epochs_done}
+        row.update({k: None if r.final_metrics.get(k) is None else round(r.final_metrics[k], 4) for k in figures})
+        row.update({"optimizer": r.config.get("optimizer"), "lr": r.config.get("lr"),
+                    "batch": r.config.get("batch_size")})
+        if several_datasets:
+            row["dataset"] = r.dataset.get("name", "")
+        row.update({"started": time.strftime("%H:%M:%S", time.localtime(r.created)), "id": r.id})
         rows.append(row)
     return rows
 
@@ -105,7 +118,7 @@ def show(ws: Workspace) -> None:
     if not runs:
         st.caption("No runs of this project yet.")
         return
-    st.dataframe(run_rows(runs), hide_index=True)
+    st.dataframe(run_rows(runs), hide_index=True, column_config=RUN_COLUMNS)
     by_id = {r.id: r for r in runs}
     key = f"{SELECT_KEY}_{len(runs)}"
     default = [i for i in tab_state.kept(key, [r.id for r in runs[-2:]]) if i in by_id]

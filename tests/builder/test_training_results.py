@@ -13,7 +13,8 @@ from PIL import Image
 from builder import results, run_control, trained_model
 from builder.playground import background, drawing_to_digit, image_file_to_pixels, like_training, normalize
 from builder.projects import store
-from builder.run_history import compared, graph_change, graph_diff, labels, settings_diff
+from builder.run_history import (NAME_PX, RUN_COLUMNS, compared, graph_change, graph_diff, labels, run_rows,
+                                  settings_diff)
 from builder.training_hints import health_colours
 from runtime.graph import Edge, Graph, Node
 from runtime.store import RunInfo
@@ -124,8 +125,10 @@ def test_run_history_compares_two_runs_and_forks_one(home):
     assert wait_for_run(at) == "completed"
     open_tab(at, "Runs")
     rows = at.dataframe
-    history = next(d.value for d in rows if "status" in d.value.columns)
+    table = next(d for d in rows if "status" in d.value.columns)
+    history = table.value
     assert list(history["run"]) == ["run 1", "run 2"] and list(history["lr"]) == [0.001, 0.01]
+    assert json.loads(table.proto.columns)["run"]["width"] == NAME_PX   # a long name does not widen its column
     diff = next(d.value for d in rows if "setting" in d.value.columns)
     assert list(diff["setting"]) == ["lr"]
     assert {"val/loss", "val/acc"} <= set(charts(at))
@@ -173,6 +176,18 @@ def test_settings_diff_keeps_a_column_for_each_of_runs_of_one_name():
     assert labels(runs) == ["run 1", "run 1 fork (b2)", "run 1 fork (c3)"]
     assert settings_diff(runs) == [{"setting": "lr", "run 1": "0.01", "run 1 fork (b2)": "0.1",
                                     "run 1 fork (c3)": "0.5"}]
+
+
+def test_the_runs_table_keeps_a_long_name_to_its_column_and_the_figures_beside_it():
+    runs = [_run_info("a1", "run 1", 0.01), _run_info("b2", "run 1 fork fork fork fork fork", 0.1)]
+    runs[1].final_metrics.update({"val/loss": 0.123456, "val/acc": 0.9})
+    rows = run_rows(runs)
+    assert list(rows[1]) == ["run", "status", "epochs", "val/acc", "val/loss", "optimizer", "lr", "batch",
+                             "started", "id"]                  # one dataset: the tab above names it
+    assert rows[0]["val/acc"] is None and rows[1]["val/loss"] == 0.1235
+    assert RUN_COLUMNS["run"]["width"] == NAME_PX and RUN_COLUMNS["val/acc"]["label"] == "val acc"
+    runs[1].dataset["name"] = "mnist"
+    assert [row["dataset"] for row in run_rows(runs)] == ["digits", "mnist"]
 
 
 def test_runs_picked_in_any_order_are_compared_in_the_order_they_ran():
