@@ -67,6 +67,11 @@ def source_for(ws: Workspace, run_id: str | None) -> Source:
                   problem)
 
 
+WEIGHTS_DOWNLOADED = "Layerboard's Export tab's other download (Weights), to keep beside this file."
+WEIGHTS_NOT_YET = ("offered on Layerboard's Export tab (Weights) once the project has trained; this code was "
+                   "exported untrained.")
+
+
 def file_stem(project: Project) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", project.name).strip("_")[:60] or "model"
 
@@ -119,7 +124,8 @@ def show(ws: Workspace, run_id: str | None) -> None:
         if kept is not None and kept[0] == source.key:
             _show_result(source, kept[1], stem)
     with files_col:
-        code = generate(source.compiled, source.project.name)
+        code = generate(source.compiled, source.project.name, weights_file=f"{stem}.safetensors",
+                        weights_origin=WEIGHTS_DOWNLOADED if source.weights is not None else WEIGHTS_NOT_YET)
         st.download_button("PyTorch code (.py)", code, file_name=f"{stem}.py", mime="text/x-python",
                            key="download_code", width="stretch")
         if source.weights is not None:

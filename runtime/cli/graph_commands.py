@@ -92,7 +92,9 @@ def _codegen(args) -> int:
     if not compiled.ok:
         _print_issues(compiled, Console(stderr=True, soft_wrap=True))
         return 1
-    source = generate(compiled, project.name)
+    source = generate(compiled, project.name, weights_file="DIR/model.safetensors",
+                      weights_origin=f"the trained weights, written by `python -m runtime train {args.file} "
+                                     "--out DIR`.")
     if args.output:
         Path(args.output).write_text(source, encoding="utf-8")
         print(f"wrote {args.output}")

@@ -125,7 +125,10 @@ def build_bundle(project: Project, weights: dict[str, torch.Tensor] | None = Non
         zf.writestr("model.onnx", exported.data)
         zf.writestr("weights.safetensors", save(state))
         zf.writestr("project.json", project.to_json())
-        zf.writestr("model.py", generate(compiled, project.name))
+        zf.writestr("model.py", generate(compiled, project.name, weights_file="weights.safetensors",
+                                         weights_origin=f"{'trained' if weights is not None else 'freshly initialized'} weights "
+                                                        "in this bundle; train.py writes trained.safetensors, "
+                                                        "which loads the same way."))
         zf.writestr("train.py", TRAIN_SCRIPT.read_text(encoding="utf-8"))
         zf.writestr("settings.json", json.dumps(settings, indent=2) + "\n")
         zf.writestr("data.safetensors", save(splits_data))

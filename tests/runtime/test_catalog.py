@@ -52,7 +52,9 @@ def test_code_export_computes_the_same_outputs(type_name):
     compiled = compile(example_graph(type_name))
     module = compiled.build_module().eval()
     namespace = {}
-    exec(compile_source(generate(compiled, f"{type_name} example")), namespace)  # our own generated code
+    source = generate(compiled, f"{type_name} example", weights_file="w.safetensors",
+                      weights_origin="the weights, from a test.")
+    exec(compile_source(source), namespace)  # our own generated code
     exported = next(v for k, v in namespace.items() if k.endswith("Example"))().eval()
     exported.load_state_dict(module.state_dict())
     x = sample_input(type_name)

@@ -15,6 +15,7 @@ from runtime.graph import load_project, parse_project
 from runtime.projects import compile_project
 
 TEMPLATES = sorted((Path(__file__).parents[2] / "runtime" / "templates").glob("*.json"))
+WEIGHTS = {"weights_file": "model.safetensors", "weights_origin": "the weights, from a test."}
 
 
 def run_generated(source):
@@ -29,7 +30,7 @@ def test_template_code_matches_the_compiled_module(path):
     compiled = compile_project(project)
     torch.manual_seed(0)
     module = compiled.build_module().eval()
-    exported = run_generated(generate(compiled, project.name))[class_name(project.name)]().eval()
+    exported = run_generated(generate(compiled, project.name, **WEIGHTS))[class_name(project.name)]().eval()
     exported.load_state_dict(module.state_dict())
     if compiled.input_dtype == "int64":
         x = torch.randint(0, compiled.spec.vocab_size, (4, *compiled.input_shape))
@@ -41,7 +42,7 @@ def test_template_code_matches_the_compiled_module(path):
 def test_generated_file_runs_as_a_script(tmp_path):
     project = load_project(TEMPLATES[0])
     script = tmp_path / "model.py"
-    script.write_text(generate(compile_project(project), project.name))
+    script.write_text(generate(compile_project(project), project.name, **WEIGHTS))
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "torch.Size([2," in result.stdout
@@ -60,7 +61,7 @@ def test_hostile_names_cannot_inject_code():
     project = parse_project(json.dumps(data))
     compiled = compile(project.graph)
     assert compiled.ok
-    source = generate(compiled, project.name)
+    source = generate(compiled, project.name, weights_file=evil + ".safetensors", weights_origin=evil)   # a path
     tree = ast.parse(source)
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
                 for alias in node.names}

@@ -9,6 +9,7 @@ import pytest
 from safetensors.torch import load_file
 
 from runtime.cli import main
+from runtime.codegen import class_name
 from runtime.graph import load_project
 from runtime.store import HOME_ENV, Store
 
@@ -179,3 +180,17 @@ def test_runs_lists_a_line_per_run_with_its_whole_message_below_in_the_terminal_
 def test_runs_without_runs_says_how_to_start_one(home, capsys):
     assert main(["runs"]) == 0
     assert capsys.readouterr().out == "No runs yet: `python -m runtime train FILE` starts one.\n"
+
+
+def test_codegen_names_the_weights_that_train_out_writes_and_they_load(home, tmp_path, capsys):
+    code = tmp_path / "model.py"
+    assert main(["codegen", str(FIXTURE), "-o", str(code)]) == 0
+    header = code.read_text()
+    assert 'load_file("DIR/model.safetensors")' in header
+    assert f"`python -m runtime train {FIXTURE} --out DIR`" in " ".join(header.split())
+    out = tmp_path / "out"
+    assert main(["train", str(FIXTURE), "--jsonl", "--epochs", "1", "--out", str(out)]) == 0
+    namespace = {"__name__": "generated"}
+    exec(compile(header, str(code), "exec"), namespace)       # our own generated code, in a test
+    model = namespace[class_name(load_project(FIXTURE).name)]()
+    model.load_state_dict(load_file(str(out / "model.safetensors")))
