@@ -230,9 +230,9 @@ class ProgressBar(Callback):
         self.fields = {"epoch": "1", "loss": "-", "metric": "", "speed": "-"}
 
     def on_train_start(self, trainer) -> None:
-        self.epochs = trainer.config.epochs
+        self.epochs = trainer.epoch_offset + trainer.config.epochs     # a fork counts on from its parent's
         self.fields["epoch"] = f"{trainer.epoch_offset + trainer.epoch + 1}/{self.epochs}"
-        self.task = self.progress.add_task("train", total=self.epochs * trainer.steps_per_epoch,
+        self.task = self.progress.add_task("train", total=trainer.config.epochs * trainer.steps_per_epoch,
                                            completed=trainer.epoch * trainer.steps_per_epoch + trainer.batch,
                                            **self.fields)
         self.base = trainer.step - (trainer.epoch * trainer.steps_per_epoch + trainer.batch)

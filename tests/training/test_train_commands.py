@@ -194,3 +194,11 @@ def test_codegen_names_the_weights_that_train_out_writes_and_they_load(home, tmp
     exec(compile(header, str(code), "exec"), namespace)       # our own generated code, in a test
     model = namespace[class_name(load_project(FIXTURE).name)]()
     model.load_state_dict(load_file(str(out / "model.safetensors")))
+
+
+def test_the_progress_bar_of_a_fork_counts_epochs_on_from_its_parent(home, tmp_path, capsys):
+    assert main(["train", str(FIXTURE), "--jsonl", "--epochs", "2", "--out", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    assert main(["train", str(FIXTURE), "--epochs", "1", "--weights", str(tmp_path / "out" / "checkpoint.json")]) == 0
+    out = capsys.readouterr().out
+    assert "epoch 3/3" in out and "/1 " not in out
