@@ -212,7 +212,8 @@ class JsonLines(Callback):
         self.run_id = run_id
 
     def on_train_start(self, trainer) -> None:
-        print(json.dumps({"event": "start", "run_id": self.run_id, "epochs": trainer.config.epochs,
+        last_epoch = trainer.epoch_offset + trainer.config.epochs     # a fork counts on from its parent's
+        print(json.dumps({"event": "start", "run_id": self.run_id, "epochs": last_epoch,
                           "steps_per_epoch": trainer.steps_per_epoch}), flush=True)
 
     def on_metrics(self, trainer, step: int, metrics: dict[str, float]) -> None:

@@ -77,6 +77,7 @@ def test_train_starts_from_imported_or_trained_weights(home, tmp_path, capsys):
     assert main(["train", str(FIXTURE), "--jsonl", "--epochs", "1", "--weights", str(checkpoint)]) == 0
     forked = _json_lines(capsys)
     assert [x["epoch"] for x in forked if "epoch" in x] == [5.0]
+    assert forked[0]["event"] == "start" and forked[0]["epochs"] == 5        # the last epoch, as the 'epoch's count
     assert _first_loss(forked) < 0.5 * _first_loss(fresh)
     # a model that went out as ONNX and came back: its weights, a first run from them
     assert main(["export", str(FIXTURE), "--onnx", str(tmp_path / "m.onnx"), "--weights", str(checkpoint)]) == 0
