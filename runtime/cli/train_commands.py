@@ -294,8 +294,9 @@ def _run_table(runs: list[RunInfo], width: int, now: float) -> list[Text]:
     lines = [_table_line(RUN_COLUMNS, widths, ["bold"] * len(widths))]
     for run, row in zip(runs, rows):
         lines.append(_table_line(row, widths, ["", "", STATUS_STYLES.get(run.status, ""), "", "", ""]))
+        words = " ".join(run.message.split())           # one paragraph: torch's messages hold tabs and newlines
         lines += [Text(indent + part, style="dim")
-                  for part in textwrap.wrap(run.message, max(width - len(indent), 20), break_on_hyphens=False)]
+                  for part in textwrap.wrap(words, max(width - len(indent), 20), break_on_hyphens=False)]
     return lines
 
 
