@@ -16,7 +16,7 @@ from builder.results import finished_run, picture
 from runtime import datasets
 
 DRAW_SIZE = 196          # pixels of the drawing pad
-DIGIT_BOX = 20 / 28      # MNIST digits fill a 20x20 box centred in 28x28
+INK = 0.05               # a pixel brighter than this (of 1) is ink, in a drawing and in a training image
 MAX_IMAGE_BYTES = 10_000_000
 MAX_IMAGE_PIXELS = 25_000_000   # a 24-megapixel photo; a few KB of PNG can declare 20000x20000 pixels
 TOOLBAR_ROOM = '<div style="height:22px"></div>'   # the pad's toolbar floats above it
@@ -32,16 +32,17 @@ def normalize(x: np.ndarray, normalization: dict[str, Any] | None, image: bool) 
     return ((x - mean) / std).astype(np.float32)
 
 
-def drawing_to_digit(rgba: np.ndarray, height: int, width: int) -> np.ndarray:
-    """White strokes on black (H, W, 4) -> (height, width) ink in [0, 1], framed like MNIST: the
-    strokes' bounding box scaled to fit a centred box of 20/28 of the image."""
+def drawing_to_digit(rgba: np.ndarray, height: int, width: int, box: float) -> np.ndarray:
+    """White strokes on black (H, W, 4) -> (height, width) ink in [0, 1], framed like the training images:
+    the strokes' bounding box scaled so its longer side is `box` of the image's shorter side (digit_box),
+    and centred."""
     ink = rgba[..., :3].astype(np.float32).mean(axis=-1) / 255.0
-    rows, cols = np.nonzero(ink > 0.05)
+    rows, cols = np.nonzero(ink > INK)
     if len(rows) == 0:
         return np.zeros((height, width), dtype=np.float32)
     crop = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
-    box = max(1, round(DIGIT_BOX * min(height, width)))
-    scale = box / max(crop.shape)
+    side = max(1, round(box * min(height, width)))
+    scale = side / max(crop.shape)
     h, w = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
     small = np.asarray(Image.fromarray((crop * 255).astype(np.uint8)).resize((w, h), Image.LANCZOS),
                        dtype=np.float32) / 255.0
@@ -90,10 +91,28 @@ def like_training(pixels: np.ndarray, training_background: float) -> tuple[np.nd
     return pixels, False
 
 
-def training_background(trained: trained_model.Trained) -> float:
-    """The training images' background brightness (the first 256 of them, their normalization undone)."""
+def training_pictures(trained: trained_model.Trained) -> np.ndarray:
+    """The first 256 grey training images as (N, H, W) pixels in [0, 1], their normalization undone."""
     norm = trained.splits.normalization
-    return float(np.mean([background(picture(x, norm)[None]) for x in trained.splits.x_train[:256]]))
+    return np.stack([picture(x, norm) for x in trained.splits.x_train[:256]])
+
+
+def training_background(pictures: np.ndarray) -> float:
+    """The training images' background brightness, from (N, H, W) pictures."""
+    return float(np.mean([background(p[None]) for p in pictures]))
+
+
+def digit_box(pictures: np.ndarray) -> float:
+    """How large the training images draw their digit: the median of the longer side of each one's ink, as a
+    fraction of the image's shorter side, from (N, H, W) pictures. MNIST centres its digits in 20 of 28 pixels
+    (0.71); the 8x8 Digits fill their frame (1.0), and a drawing framed like MNIST's came out 6 pixels tall."""
+    light = pictures if training_background(pictures) <= 0.5 else 1.0 - pictures    # the ink is the bright part
+    sides = []
+    for p in light:
+        rows, cols = np.nonzero(p > INK)
+        if len(rows):
+            sides.append(max(rows.max() - rows.min(), cols.max() - cols.min()) + 1)
+    return float(np.median(sides)) / min(pictures.shape[1:]) if sides else 1.0
 
 
 def show(run_id: str | None) -> None:
@@ -127,7 +146,7 @@ def _image_input(trained: trained_model.Trained) -> np.ndarray | None:
         rgba = result.image_data
         if rgba is None or rgba[..., :3].max() == 0:
             return None
-        pixels = drawing_to_digit(rgba, height, width)[None]
+        pixels = drawing_to_digit(rgba, height, width, digit_box(training_pictures(trained)))[None]
     elif way == "Upload an image":
         upload = st.file_uploader("Image", type=["png", "jpg", "jpeg", "bmp", "gif"], key="playground_upload")
         if upload is None:
@@ -138,7 +157,7 @@ def _image_input(trained: trained_model.Trained) -> np.ndarray | None:
             st.error(f"{upload.name}: {e}")
             return None
         if channels == 1:
-            pixels, inverted = like_training(pixels, training_background(trained))
+            pixels, inverted = like_training(pixels, training_background(training_pictures(trained)))
             if inverted:
                 st.caption("Shades inverted: the training images have the opposite background (light ink on "
                            "dark, or dark on light).")

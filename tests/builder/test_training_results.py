@@ -11,11 +11,13 @@ import torch
 from PIL import Image
 
 from builder import results, run_control, trained_model
-from builder.playground import background, drawing_to_digit, image_file_to_pixels, like_training, normalize
+from builder.playground import (INK, background, digit_box, drawing_to_digit, image_file_to_pixels, like_training,
+                                normalize)
 from builder.projects import store
 from builder.run_history import (NAME_PX, RUN_COLUMNS, compared, graph_change, graph_diff, labels, run_rows,
                                   settings_diff)
 from builder.training_hints import health_colours
+from runtime import datasets
 from runtime.graph import Edge, Graph, Node
 from runtime.store import RunInfo
 from runtime.training.evaluation import class_report
@@ -32,15 +34,32 @@ def trained_app(epochs: int = 2, **settings):
     return run(at)
 
 
-def test_a_drawing_is_framed_like_mnist():
+def _ink_side(image: np.ndarray) -> int:
+    rows, cols = np.nonzero(image > INK)
+    return max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
+
+
+@pytest.mark.parametrize("name", ["mnist", "digits"])
+def test_a_drawing_fills_the_frame_as_the_training_images_of_its_dataset_do(name):
+    splits = datasets.load(name)
+    pictures = np.stack([results.picture(x, splits.normalization) for x in splits.x_train[:256]])
+    typical = np.median([_ink_side(p) for p in pictures])          # 20 of MNIST's 28 pixels, all 8 of Digits'
+    _, height, width = splits.x_train.shape[1:]
     rgba = np.zeros((196, 196, 4), dtype=np.uint8)
-    rgba[10:60, 170:180, :3] = 255                       # a short stroke in the top right corner
-    digit = drawing_to_digit(rgba, 28, 28)
+    rgba[10:60, 170:180, :3] = 255                                  # a short stroke in the top right corner
+    digit = drawing_to_digit(rgba, height, width, digit_box(pictures))
+    assert digit.shape == (height, width) and digit.max() > 0.9
+    assert abs(_ink_side(digit) - typical) <= 1
     rows, cols = np.nonzero(digit > 0.5)
-    assert digit.shape == (28, 28) and digit.max() > 0.9
-    assert rows.max() - rows.min() + 1 <= 20                      # scaled into the 20x20 box
-    assert abs(rows.mean() - 13.5) < 1.5 and abs(cols.mean() - 13.5) < 1.5   # and centred
-    assert drawing_to_digit(np.zeros((196, 196, 4), np.uint8), 28, 28).max() == 0
+    centre = (height - 1) / 2
+    assert abs(rows.mean() - centre) < 1.5 and abs(cols.mean() - centre) < 1.5     # centred
+    assert drawing_to_digit(np.zeros((196, 196, 4), np.uint8), height, width, 1.0).max() == 0
+
+
+def test_the_digit_box_reads_the_ink_of_light_and_of_dark_backgrounds():
+    ink = np.zeros((4, 28, 28), np.float32)
+    ink[:, 4:24, 10:18] = 1.0                                       # 20 pixels tall, centred in 28
+    assert digit_box(ink) == digit_box(1.0 - ink) == 20 / 28
 
 
 def test_an_uploaded_picture_is_resized_and_a_bad_file_is_named():
