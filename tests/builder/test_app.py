@@ -63,6 +63,16 @@ def browser_sends(at: AppTest, change) -> AppTest:
     return run(at)
 
 
+def browser_measures(at: AppTest, sizes: dict[str, tuple[int, int]], selected: str | None = None) -> AppTest:
+    """Fakes the browser reporting the cards as it drew them: (width, height) by node id, 210x50 for the
+    others; `selected` is the node selected in it."""
+    def measure(value):
+        for n in value["nodes"]:
+            n["width"], n["height"] = sizes.get(n["id"], (210, 50))
+        value["selectedId"] = selected
+    return browser_sends(at, measure)
+
+
 def workspace(at: AppTest):
     return at.session_state["workspace"]
 
@@ -195,12 +205,7 @@ def test_the_palette_places_a_layer_below_the_selected_card_as_tall_as_the_brows
     at = start()
     for t in ("Input", "Flatten"):
         click_palette(at, t)
-
-    def measure(value):                 # flatten1 drawn as a tall card (a long error message)
-        for n in value["nodes"]:
-            n["width"], n["height"] = 210, 230 if n["id"] == "flatten1" else 50
-        value["selectedId"] = "flatten1"
-    browser_sends(at, measure)
+    browser_measures(at, {"flatten1": (210, 230)}, selected="flatten1")   # a tall card: a long error message
     click_palette(at, "Linear")
     graph = workspace(at).graph
     assert graph.inputs_of("fc1") == ["flatten1"]
@@ -211,12 +216,7 @@ def test_the_inspectors_duplicate_places_the_copy_clear_of_the_card_as_wide_as_t
     at = start()
     for t in ("Input", "Flatten"):
         click_palette(at, t)
-
-    def measure(value):                 # input1 drawn as a wide card
-        for n in value["nodes"]:
-            n["width"], n["height"] = (640, 60) if n["id"] == "input1" else (210, 50)
-        value["selectedId"] = "input1"
-    browser_sends(at, measure)
+    browser_measures(at, {"input1": (640, 60)}, selected="input1")        # a wide card
     at.button(key="inspector_duplicate").click()
     run(at)
     ws = workspace(at)
@@ -229,11 +229,7 @@ def test_tidy_up_leaves_room_below_a_card_as_tall_as_the_browser_measured_it(hom
     at = start()
     for t in ("Input", "Flatten", "Linear"):
         click_palette(at, t)
-
-    def measure(value):                 # flatten1 drawn as a tall card (a long error message)
-        for n in value["nodes"]:
-            n["width"], n["height"] = 210, 230 if n["id"] == "flatten1" else 50
-    browser_sends(at, measure)
+    browser_measures(at, {"flatten1": (210, 230)})                        # a tall card: a long error message
     at.button(key="tidy").click()
     run(at)
     graph = workspace(at).graph
