@@ -54,10 +54,14 @@ def _add(ws: Workspace, layer_type: str) -> None:
     ws.add_layer(layer_type, canvas.card_sizes(ws))
 
 
-def _buttons(ws: Workspace, layers: list[Layer]) -> None:
-    for layer in layers:
-        st.button(layer.type, key=f"palette_{layer.type}", help=layer.doc, on_click=_add,
-                  args=(ws, layer.type), width="stretch")
+def _group(ws: Workspace, label: str, layers: list[Layer], expanded: bool, key: str) -> None:
+    """An expander of layer buttons, drawn only while it is open."""
+    box = st.expander(label, expanded=expanded, key=key, on_change="rerun")
+    if box.open:
+        with box:
+            for layer in layers:
+                st.button(layer.type, key=f"palette_{layer.type}", help=layer.doc, on_click=_add,
+                          args=(ws, layer.type), width="stretch")
 
 
 def show(ws: Workspace) -> None:
@@ -70,15 +74,8 @@ def show(ws: Workspace) -> None:
     if not by_name and not in_explanation:
         st.info(f"No layer matches {query!r}.")
     for family, layers in by_name.items():
-        box = st.expander(family, expanded=bool(query) or family in OPEN_AT_START,
-                          key=family_key(family, query), on_change="rerun")
-        if box.open:
-            with box:
-                _buttons(ws, layers)
+        _group(ws, family, layers, bool(query) or family in OPEN_AT_START, family_key(family, query))
     if in_explanation:      # folded below the name matches; open when they are all there is
         count = f"{len(in_explanation)} explanation" + ("s" if len(in_explanation) > 1 else "")
-        box = st.expander(f":gray[{'Also mentioned' if by_name else 'Mentioned'} in {count}]",
-                          expanded=not by_name, key=family_key(MENTIONED, query), on_change="rerun")
-        if box.open:
-            with box:
-                _buttons(ws, in_explanation)
+        _group(ws, f":gray[{'Also mentioned' if by_name else 'Mentioned'} in {count}]", in_explanation,
+               not by_name, family_key(MENTIONED, query))
