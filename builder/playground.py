@@ -148,9 +148,13 @@ def _image_input(trained: trained_model.Trained) -> np.ndarray | None:
             return None
         pixels = drawing_to_digit(rgba, height, width, digit_box(training_pictures(trained)))[None]
     elif way == "Upload an image":
-        upload = st.file_uploader("Image", type=["png", "jpg", "jpeg", "bmp", "gif"], key="playground_upload")
-        if upload is None:
-            return None
+        upload = st.file_uploader("Image", type=["png", "jpg", "jpeg", "bmp", "gif"], key="playground_upload",
+                                  on_change=tab_state.keep, args=("playground_upload",))
+        if upload is None:               # the uploader comes back empty after another tab: the file is kept
+            upload = tab_state.kept("playground_upload", None)
+            if upload is None:
+                return None
+            st.caption(f"{markdown.escape(upload.name)}, uploaded before: upload another to replace it.")
         try:
             pixels = image_file_to_pixels(upload.getvalue(), channels, height, width)
         except ValueError as e:

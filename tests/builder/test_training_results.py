@@ -128,6 +128,24 @@ def test_results_playground_and_their_agreement_with_the_model(home):
     assert at.number_input(key="playground_pick").value == 3
 
 
+def test_an_uploaded_picture_is_kept_while_another_tab_is_open(home):
+    at = open_tab(trained_app(epochs=1), "Playground")
+    at.radio(key="playground_way").set_value("Upload an image")
+    run(at)
+    paper = Image.new("L", (40, 40), 255)
+    paper.paste(0, (18, 4, 22, 36))                               # a "1" in black ink on white paper
+    buffer = io.BytesIO()
+    paper.save(buffer, format="PNG")
+    at.file_uploader(key="playground_upload").set_value(("one.png", buffer.getvalue(), "image/png"))
+    run(at)
+    prediction = [t for t in texts(at, "markdown") if t.startswith("Prediction:")]
+    assert prediction
+    open_tab(at, "Results")                      # the Playground is not drawn: Streamlit forgets its uploader
+    open_tab(at, "Playground")
+    assert [t for t in texts(at, "markdown") if t.startswith("Prediction:")] == prediction
+    assert r"one\.png, uploaded before: upload another to replace it." in texts(at, "caption")
+
+
 def test_a_class_never_predicted_has_an_undefined_precision_not_zero():
     report = class_report(torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 1, 2]), 3)    # class 2 never predicted
     shown = results.per_class_table(report, ["cat", "dog", "eel"])
