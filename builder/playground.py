@@ -19,6 +19,7 @@ DRAW_SIZE = 196          # pixels of the drawing pad
 INK = 0.05               # a pixel brighter than this (of 1) is ink, in a drawing and in a training image
 MAX_IMAGE_BYTES = 10_000_000
 MAX_IMAGE_PIXELS = 25_000_000   # a 24-megapixel photo; a few KB of PNG can declare 20000x20000 pixels
+PAD_KEY = "playground_canvas"
 TOOLBAR_ROOM = '<div style="height:22px"></div>'   # the pad's toolbar floats above it
 
 
@@ -140,10 +141,7 @@ def _image_input(trained: trained_model.Trained) -> np.ndarray | None:
         from streamlit_drawable_canvas import st_canvas   # registers a component: import inside the page
         st.caption("Draw a digit with the mouse, large and centred.")
         st.markdown(TOOLBAR_ROOM, unsafe_allow_html=True)
-        result = st_canvas(stroke_width=16, stroke_color="#FFFFFF", background_color="#000000",
-                           height=DRAW_SIZE, width=DRAW_SIZE, drawing_mode="freedraw",
-                           return_image_data=True, key="playground_canvas")
-        rgba = result.image_data
+        rgba = _drawing(st_canvas)
         if rgba is None or rgba[..., :3].max() == 0:
             return None
         pixels = drawing_to_digit(rgba, height, width, digit_box(training_pictures(trained)))[None]
@@ -175,6 +173,21 @@ def _image_input(trained: trained_model.Trained) -> np.ndarray | None:
     st.image(np.clip(pixels[0] if channels == 1 else pixels.transpose(1, 2, 0), 0, 1), width=140,
              caption="what the model sees")
     return normalize(pixels, trained.splits.normalization, image=True)[None]
+
+
+def _drawing(st_canvas) -> np.ndarray | None:
+    """The pad's picture (H, W, 4), or None before anything is drawn. The picture is kept while another tab is
+    open and stands, with a caption, until the next stroke: the pad itself comes back empty (given its strokes
+    back, its reset button would restore them instead of clearing it)."""
+    result = st_canvas(stroke_width=16, stroke_color="#FFFFFF", background_color="#000000", height=DRAW_SIZE,
+                       width=DRAW_SIZE, drawing_mode="freedraw", return_image_data=True, key=PAD_KEY)
+    if result.image_data is not None:                   # the pad sent a stroke (or was cleared)
+        tab_state.keep_value(PAD_KEY, result.image_data)
+        return result.image_data
+    kept = tab_state.kept(PAD_KEY, None)
+    if kept is not None and kept[..., :3].max() > 0:
+        st.caption("The digit drawn before another tab was opened: draw on the pad to replace it.")
+    return kept
 
 
 def _text_input(trained: trained_model.Trained) -> np.ndarray | None:

@@ -15,5 +15,10 @@ def keep(key: str) -> None:
     st.session_state[PREFIX + key] = st.session_state[key]
 
 
+def keep_value(key: str, value: Any) -> None:
+    """Keeps what a widget returned that has no value of its own in the session state (a component's result)."""
+    st.session_state[PREFIX + key] = value
+
+
 def kept(key: str, fallback: Any) -> Any:
     return st.session_state.get(PREFIX + key, fallback)

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from builder import results, run_control, trained_model
+from builder import results, run_control, tab_state, trained_model
 from builder.playground import (INK, background, digit_box, drawing_to_digit, image_file_to_pixels, like_training,
                                 normalize)
 from builder.projects import store
@@ -144,6 +144,17 @@ def test_an_uploaded_picture_is_kept_while_another_tab_is_open(home):
     open_tab(at, "Playground")
     assert [t for t in texts(at, "markdown") if t.startswith("Prediction:")] == prediction
     assert r"one\.png, uploaded before: upload another to replace it." in texts(at, "caption")
+
+
+def test_a_drawing_is_kept_while_another_tab_is_open(home):
+    at = open_tab(trained_app(epochs=1), "Playground")
+    assert not [t for t in texts(at, "markdown") if t.startswith("Prediction:")]     # nothing drawn yet
+    drawn = np.zeros((196, 196, 4), dtype=np.uint8)
+    drawn[20:170, 90:106, :3] = 255                                # a "1", as the pad sent it before Results
+    at.session_state[tab_state.PREFIX + "playground_canvas"] = drawn
+    open_tab(at, "Playground")                                    # the pad is back, empty: the drawing stands
+    assert [t for t in texts(at, "markdown") if t.startswith("Prediction:")]
+    assert "The digit drawn before another tab was opened: draw on the pad to replace it." in texts(at, "caption")
 
 
 def test_a_class_never_predicted_has_an_undefined_precision_not_zero():
