@@ -141,22 +141,25 @@ def show(ws: Workspace) -> None:
         else:
             st.caption("Same settings.")
         first, last = selected[0], selected[-1]
+        first_label, *_, last_label = labels(selected)
         change = None
         if (first.project_id, first.project_version) != (last.project_id, last.project_version):
             change = graph_change(store().load_project(first.project_id, first.project_version).graph,
                                   store().load_project(last.project_id, last.project_version).graph)
         if change:
-            st.markdown(f"Graph from {markdown.escape(first.name)} to {markdown.escape(last.name)}: "
+            st.markdown(f"Graph from {markdown.escape(first_label)} to {markdown.escape(last_label)}: "
                         f"{markdown.escape(change)}")
         else:
             st.caption("Same graph.")
-    _fork_form(selected[-1] if selected else runs[-1])
+    forked = selected[-1] if selected else runs[-1]
+    _fork_form(forked, labels(runs)[runs.index(forked)])
 
 
-def _fork_form(run: RunInfo) -> None:
-    """The training settings form, filled with the run's settings: the fork may change any of them."""
+def _fork_form(run: RunInfo, label: str) -> None:
+    """The training settings form, filled with the run's settings: the fork may change any of them. `label`
+    names the run among the project's (with its id where another run has its name)."""
     checkpoints = store().checkpoints(run.id)
-    st.markdown(f"**Fork {markdown.escape(run.name)}** from a checkpoint with changed settings")
+    st.markdown(f"**Fork {markdown.escape(label)}** from a checkpoint with changed settings")
     if not checkpoints:
         st.caption("This run saved no checkpoint.")
         return

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from builder import results, run_control, tab_state, trained_model
+from builder import markdown, results, run_control, tab_state, trained_model
 from builder.playground import (INK, background, digit_box, drawing_to_digit, image_file_to_pixels, like_training,
                                 normalize)
 from builder.projects import store
@@ -196,6 +196,15 @@ def test_run_history_compares_two_runs_and_forks_one(home):
     assert traces["run 2"] == [s for s, _ in store().metrics(second.id, ["val/loss"])["val/loss"]]
     assert traces["run 2 fork"] == [s for s, _ in store().metrics(fork.id, ["val/loss"])["val/loss"]]
     assert min(traces["run 2 fork"]) > max(traces["run 2"])    # drawn beside its parent, from where it took over
+    at.multiselect(key="history_selected_3").set_value([second.id])   # the form forks the last run picked
+    run(at)
+    at.button(key=f"fork_{second.id}").click()                  # a second fork of run 2, also "run 2 fork"
+    run(at)
+    again = run_control.registry().jobs()[-1]
+    assert again.wait(60) and again.status == "completed"
+    run(at)
+    heading = f"**Fork {markdown.escape(f'run 2 fork ({again.id})')}** from a checkpoint with changed settings"
+    assert heading in texts(at, "markdown")                     # which "run 2 fork" the form forks
 
 
 def test_graph_diff_names_what_changed():
