@@ -19,8 +19,10 @@ from PIL import Image
 Series = dict[str, list[tuple[int, float]]]
 HEIGHT = 260
 MAX_POINTS = 400
-AXIS_ROOM = 48                 # below the plot: the tick labels and the axis title
+AXIS_ROOM = 72                 # below the plot: the tick labels and the axis title (Plotly's automatic margin
+                               # gives them 65 px, 72 beside the gradient heatmap's colour bar)
 LEGEND_ROW_PX = 20             # a legend entry's line (12 px text)
+LEGEND_PAD_PX = 10             # the legend's own padding, above and below its rows
 LEGEND_ONE_ROW_PX = 300        # a legend this wide fits in one row under half the main area at 1280 px
 MARGIN = dict(l=40, r=10, t=36, b=AXIS_ROOM)
 PREVIEW_CELL_PX = 72          # a preview image's cell: a 0.75rem caption of 11 characters ("T-shirt/top") fits
@@ -44,8 +46,9 @@ def _layout(fig: go.Figure, title: str, x_title: str = "step", y_title: str = ""
     title, in the bottom margin, and makes the chart taller by as much (charts side by side keep their
     axes level, and no number of runs puts the legend over the axis title or the plot)."""
     rows = legend_rows([trace.name or "" for trace in fig.data])
-    fig.update_layout(title=dict(text=title, font=dict(size=14)), height=HEIGHT + rows * LEGEND_ROW_PX,
-                      margin={**MARGIN, "b": AXIS_ROOM + rows * LEGEND_ROW_PX},
+    legend = LEGEND_PAD_PX + rows * LEGEND_ROW_PX if rows else 0
+    fig.update_layout(title=dict(text=title, font=dict(size=14)), height=HEIGHT + legend,
+                      margin={**MARGIN, "b": AXIS_ROOM + legend},
                       legend=dict(orientation="h" if rows == 1 else "v", yref="container", y=0, yanchor="bottom",
                                   x=0, xanchor="left"),
                       xaxis_title=x_title, yaxis_title=y_title)

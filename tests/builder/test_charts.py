@@ -72,12 +72,14 @@ def test_a_legend_of_any_length_lies_below_the_axis_title_and_leaves_the_plot_it
         fig = charts.overlay_figure(forks, "val/loss")
         rows = 0 if n == 1 else n                              # too long for one row: one run a line
         assert fig.layout.height - fig.layout.margin.t - fig.layout.margin.b == plot_height
-        assert fig.layout.margin.b == charts.AXIS_ROOM + rows * charts.LEGEND_ROW_PX
+        legend = charts.LEGEND_PAD_PX + rows * charts.LEGEND_ROW_PX if rows else 0
+        assert fig.layout.margin.b == charts.AXIS_ROOM + legend
         assert (fig.layout.legend.yref, fig.layout.legend.y, fig.layout.legend.yanchor) == ("container", 0, "bottom")
         if rows:
             assert fig.layout.legend.orientation == "v"
     short = charts.overlay_figure({"run 1": {}, "run 2": {}, "run 3": {}}, "val/loss")
-    assert short.layout.legend.orientation == "h" and short.layout.margin.b == charts.AXIS_ROOM + charts.LEGEND_ROW_PX
+    assert short.layout.legend.orientation == "h"
+    assert short.layout.margin.b == charts.AXIS_ROOM + charts.LEGEND_PAD_PX + charts.LEGEND_ROW_PX
     live = charts.loss_figure({"train/loss": [(1, 2.0)], "val/loss": [(1, 2.1)]})
     accuracy = charts.metric_figure({"val/acc": [(1, 0.5)]}, "classification")
     for fig in (live, accuracy):                               # side by side: their plots are as tall
