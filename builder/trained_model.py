@@ -106,6 +106,9 @@ def _load(store: Store, run_id: str, path: str, _mtime: int) -> Trained:
     compiled = compile(project.graph, splits.spec)
     model = compiled.build_module()
     weights, _ = checkpoints.load(path)
+    problem = checkpoints.mismatch(model.state_dict(), weights)
+    if problem:        # a checkpoint file swapped for another, or a graph the compiler now builds differently
+        raise checkpoints.CheckpointError(f"its checkpoint {Path(path).name} does not fit its graph: {problem}")
     model.load_state_dict(weights)
     model.eval()
     trainer = Trainer(model, splits, TrainConfig.from_dict(run.config))

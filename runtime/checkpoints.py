@@ -68,6 +68,24 @@ def load(stem: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         raise CheckpointError(f"Checkpoint {stem} is damaged: its JSON does not have the expected layout.") from None
 
 
+def mismatch(expected: dict[str, torch.Tensor], weights: dict[str, torch.Tensor]) -> str:
+    """Why `weights` do not fit a model whose state_dict is `expected` ('' when they do), by key and shape,
+    five of each kind at most: the words a person reads, not torch's multi-line load_state_dict error."""
+    missing = sorted(set(expected) - set(weights))
+    unexpected = sorted(set(weights) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(weights) if expected[k].shape != weights[k].shape)
+
+    def listed(keys: list[str], say=str) -> str:
+        more = f" and {len(keys) - 5} more" if len(keys) > 5 else ""
+        return ", ".join(say(k) for k in keys[:5]) + more
+
+    parts = [f"missing {listed(missing)}" if missing else "",
+             f"not in this graph {listed(unexpected)}" if unexpected else "",
+             "wrong shape " + listed(wrong, lambda k: f"{k} {list(weights[k].shape)} "
+                                                      f"(graph wants {list(expected[k].shape)})") if wrong else ""]
+    return "; ".join(p for p in parts if p)
+
+
 def read_position(path: str | Path) -> dict[str, int]:
     """Where the run stood when it saved the checkpoint at `path` (epochs finished, batch, step), read
     from its JSON half alone; CheckpointError when that is missing or holds no position."""

@@ -14,6 +14,7 @@ import onnx
 import torch
 from torch import nn
 
+from runtime import checkpoints
 from runtime.compiler import Compiled, GraphModule
 from runtime.graph import Project
 from runtime.onnx.errors import ExportFailed
@@ -153,17 +154,10 @@ def _has_sequence(compiled: Compiled) -> bool:
 
 def load_weights(module: nn.Module, weights: dict[str, torch.Tensor]) -> None:
     """Loads a checkpoint's weights; ExportFailed names the keys that do not fit this graph."""
-    own = module.state_dict()
-    missing = sorted(set(own) - set(weights))
-    unexpected = sorted(set(weights) - set(own))
-    wrong = sorted(k for k in set(own) & set(weights) if tuple(own[k].shape) != tuple(weights[k].shape))
-    if missing or unexpected or wrong:
-        parts = [f"missing {', '.join(missing[:5])}" if missing else "",
-                 f"not in this graph {', '.join(unexpected[:5])}" if unexpected else "",
-                 "wrong shape " + ", ".join(f"{k} {list(weights[k].shape)} (graph wants {list(own[k].shape)})"
-                                            for k in wrong[:5]) if wrong else ""]
-        raise ExportFailed("The weights do not fit this graph (" + "; ".join(p for p in parts if p) +
-                           "): use the checkpoint saved for this project, or export without --weights.")
+    problem = checkpoints.mismatch(module.state_dict(), weights)
+    if problem:
+        raise ExportFailed(f"The weights do not fit this graph ({problem}): use the checkpoint saved for this "
+                           "project, or export without --weights.")
     module.load_state_dict(weights)
 
 

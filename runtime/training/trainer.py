@@ -415,11 +415,11 @@ class Trainer:
 
     def _restore(self, source: str | Path, fork: bool) -> None:
         weights, state = checkpoints.load(source)
-        try:
-            self.model.load_state_dict(weights)
-        except RuntimeError as e:
+        problem = checkpoints.mismatch(self.model.state_dict(), weights)
+        if problem:
             raise checkpoints.CheckpointError(
-                f"Checkpoint {source} does not fit this model (was the graph changed?): {e}") from None
+                f"Checkpoint {source} does not fit this model (was the graph changed?): {problem}.")
+        self.model.load_state_dict(weights)
         if fork and "position" not in state:    # weights only (an imported model's): a first run from them
             torch.manual_seed(self.config.seed)
             return

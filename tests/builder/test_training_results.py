@@ -17,7 +17,7 @@ from builder.projects import store
 from builder.run_history import (NAME_PX, RUN_COLUMNS, compared, graph_change, graph_diff, labels, run_rows,
                                   settings_diff)
 from builder.training_hints import health_colours
-from runtime import datasets
+from runtime import checkpoints, datasets
 from runtime.graph import Edge, Graph, Node
 from runtime.store import RunInfo
 from runtime.training.evaluation import class_report
@@ -126,6 +126,19 @@ def test_results_playground_and_their_agreement_with_the_model(home):
     open_tab(at, "Runs")                         # the Playground is not drawn: Streamlit forgets its widgets
     open_tab(at, "Playground")
     assert at.number_input(key="playground_pick").value == 3
+
+
+def test_a_checkpoint_that_no_longer_fits_its_graph_is_explained_in_every_tab(home):
+    at = trained_app(epochs=1)
+    run_id = run_control.registry().jobs()[0].id
+    last = store().checkpoints(run_id)[-1]
+    weights, state = checkpoints.load(last)
+    checkpoints.save(last.with_suffix(""), {k: torch.zeros(3) for k in weights}, state)   # another graph's
+    for tab in ("Results", "Playground", "Export"):
+        open_tab(at, tab)
+        told = " ".join(texts(at, "error") + texts(at, "warning")).replace("\\", "")     # markdown escapes
+        assert "does not fit its graph: wrong shape" in told, tab
+        assert "size mismatch" not in told                             # torch's own words stay out
 
 
 def test_an_uploaded_picture_is_kept_while_another_tab_is_open(home):

@@ -54,10 +54,21 @@ def test_a_checkpoint_of_another_graph_is_refused_with_a_message(tmp_path):
     class Told(Callback):
         def on_exception(self, trainer, error):
             told.append(error)
-    with pytest.raises(CheckpointError, match="does not fit this model"):
+    with pytest.raises(CheckpointError, match=r"does not fit this model \(was the graph changed\?\): wrong shape "
+                                              r"0.bias \[32\] \(graph wants \[16\]\), 0.weight \[32, 2\]"):
         Trainer(mlp(hidden=16), quadrants(), TrainConfig(epochs=2),
                 callbacks=[Told()]).fit(resume_from=tmp_path / "last")
     assert len(told) == 1 and isinstance(told[0], CheckpointError)     # a recorder marks the run failed
+
+
+def test_a_mismatch_is_told_by_key_and_shape_five_of_each_at_most():
+    from runtime.checkpoints import mismatch
+    expected = {f"layer{i}.weight": torch.zeros(2, 3) for i in range(7)} | {"head.bias": torch.zeros(4)}
+    assert mismatch(expected, dict(expected)) == ""
+    given = {"head.bias": torch.zeros(5), "ghost.weight": torch.zeros(1)}
+    assert mismatch(expected, given) == (
+        "missing layer0.weight, layer1.weight, layer2.weight, layer3.weight, layer4.weight and 2 more; "
+        "not in this graph ghost.weight; wrong shape head.bias [5] (graph wants [4])")
 
 
 def test_a_recorded_run_resumed_from_a_checkpoint_that_does_not_fit_is_marked_failed(tmp_path):
