@@ -8,8 +8,10 @@ from typing import Iterable
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from runtime import datasets
+from runtime.cli.lines import item_lines
 from runtime.datasets.registry import Dataset
 
 
@@ -51,13 +53,16 @@ def _list(args, console: Console) -> int:
     return 0
 
 
+DATASET_COLUMNS = ("name", "task", "shape", "size")
+
+
 def _table(console: Console, title: str, rows: Iterable[Dataset]) -> None:
-    table = Table(title=title)
-    for column in ("name", "task", "shape", "size", "source"):
-        table.add_column(column)
-    for d in rows:
-        table.add_row(d.id, d.task, _shape(d), d.size, d.source)
-    console.print(table)
+    """A line per dataset, its source wrapped below it; long sizes give way first."""
+    rows = list(rows)
+    console.print(Text(title, style="bold"))
+    for line in item_lines(DATASET_COLUMNS, [(d.id, d.task, _shape(d), d.size) for d in rows],
+                           [d.source for d in rows], console.width, gives_way=DATASET_COLUMNS.index("size")):
+        console.print(line)
 
 
 def _describe(args, console: Console) -> int:

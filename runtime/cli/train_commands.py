@@ -6,20 +6,19 @@ import json
 import math
 import signal
 import sys
-import textwrap
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 from safetensors.torch import save_file
 
 from runtime.checkpoints import CheckpointError, read_position
+from runtime.cli.lines import figures, item_lines, wrap
 from runtime.distributed import World
 from runtime.graph import Project, ProjectFileError, load_project
 from runtime.store import LIVE, RunInfo, Store, StoreError
@@ -172,16 +171,18 @@ def _ctrl_c_stops(control: RunControl) -> Iterator[None]:
 
 
 def _report(result: TrainResult, test: Any, run_id: str, args) -> None:
-    figures = {**result.metrics, **(test.metrics if test else {})}
+    values = {**result.metrics, **(test.metrics if test else {})}
     if args.jsonl:
         print(json.dumps({"event": "end", "run_id": run_id, "status": result.status, "reason": result.reason,
-                          "metrics": _finite(figures)}), flush=True)
+                          "metrics": _finite(values)}), flush=True)
         return
     console = Console(stderr=False, highlight=False)
-    shown = "  ".join(f"{k} {v:.4g}" for k, v in figures.items()
-                      if k.startswith(("val/", "test/")) or k == "train/loss_epoch")
-    colour = "red" if result.status in FAILED else "green"
-    console.print(f"[{colour}]{result.status}[/]: {result.reason}. {shown}")
+    shown = figures({k: v for k, v in values.items() if k.startswith(("val/", "test/")) or k == "train/loss_epoch"})
+    for i, line in enumerate(wrap(f"{result.status}: {result.reason}. {shown}", console.width)):
+        text = Text(line)
+        if i == 0:
+            text.stylize("red" if result.status in FAILED else "green", 0, len(result.status))
+        console.print(text)
     console.print(f"run {run_id}: `python -m runtime resume {run_id}` continues it.")
 
 
@@ -279,40 +280,17 @@ def _runs(args) -> int:
 
 RUN_COLUMNS = ("run", "project", "status", "epochs", "validation", "started")
 STATUS_STYLES = {"completed": "green", "early_stopped": "green", "diverged": "red", "failed": "red"}
-GAP = "  "
 
 
 def _run_table(runs: list[RunInfo], width: int, now: float) -> list[Text]:
-    """A line per run, its message wrapped below it, so that the table reads in 80 columns too:
-    a message in a column of its own got a few characters' width there and ran down 20 lines."""
-    rows = [(r.id, r.name, r.status, str(r.epochs_done), _validation(r.final_metrics),
-             short_time(r.started or r.created, now)) for r in runs]
-    widths = [max(cell_len(cell) for cell in column) for column in zip(RUN_COLUMNS, *rows)]
-    spare = width - sum(widths) - len(GAP) * (len(widths) - 1)
-    widths[1] = max(min(widths[1], widths[1] + spare), len(RUN_COLUMNS[1]))      # long project names give way
-    indent = " " * (widths[0] + len(GAP))
-    lines = [_table_line(RUN_COLUMNS, widths, ["bold"] * len(widths))]
-    for run, row in zip(runs, rows):
-        lines.append(_table_line(row, widths, ["", "", STATUS_STYLES.get(run.status, ""), "", "", ""]))
-        words = " ".join(run.message.split())           # one paragraph: torch's messages hold tabs and newlines
-        lines += [Text(indent + part, style="dim")
-                  for part in textwrap.wrap(words, max(width - len(indent), 20), break_on_hyphens=False)]
-    return lines
+    """A line per run, its message wrapped below it; long project names give way first."""
+    rows = [(r.id, r.name, Text(r.status, style=STATUS_STYLES.get(r.status, "")), str(r.epochs_done),
+             _validation(r.final_metrics), short_time(r.started or r.created, now)) for r in runs]
+    return item_lines(RUN_COLUMNS, rows, [r.message for r in runs], width,
+                      gives_way=RUN_COLUMNS.index("project"), right_aligned={RUN_COLUMNS.index("epochs")})
 
 
-def _table_line(cells: tuple[str, ...], widths: list[int], styles: list[str]) -> Text:
-    line = Text(no_wrap=True, overflow="ellipsis")      # a terminal narrower still cuts the line, not wraps it
-    for i, (cell, width, style) in enumerate(zip(cells, widths, styles)):
-        last = i == len(cells) - 1
-        text = Text(cell.rjust(width) if RUN_COLUMNS[i] == "epochs" else cell, style=style)
-        text.truncate(width, overflow="ellipsis", pad=not last)
-        line.append_text(text)
-        if not last:
-            line.append(GAP)
-    return line
-
-
-def _validation(figures: dict[str, float]) -> str:
+def _validation(metrics: dict[str, float]) -> str:
     """The run's headline validation figure: 'acc 0.9312', else 'r2 ...', else 'loss ...'."""
-    key = next((k for k in ("val/acc", "val/r2", "val/loss") if k in figures), None)
-    return f"{key.removeprefix('val/')} {figures[key]:.4g}" if key else ""
+    key = next((k for k in ("val/acc", "val/r2", "val/loss") if k in metrics), None)
+    return f"{key.removeprefix('val/')} {metrics[key]:.4g}" if key else ""

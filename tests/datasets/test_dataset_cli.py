@@ -1,19 +1,33 @@
 """`python -m runtime datasets [NAME]` through the real command-line entry point."""
 import json
 
+import pytest
+
 from runtime import datasets
 from runtime.cli import main
 from runtime.store import HOME_ENV
 
 
-def test_list_shows_every_dataset_with_task_shape_and_source(capsys, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "250")
+@pytest.mark.parametrize("columns", [80, 120])
+def test_list_shows_a_line_per_dataset_with_its_whole_source_below_in_the_terminal_width(capsys, monkeypatch,
+                                                                                         columns):
+    monkeypatch.setenv("COLUMNS", str(columns))
     assert main(["datasets"]) == 0
-    out = capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    assert all(len(line) <= columns for line in lines)
+    assert lines[1].split() == ["name", "task", "shape", "size"]
+    indent = " " * (lines[1].index("task"))
     for d in datasets.DATASETS.values():
-        line = next(l for l in out.splitlines() if f" {d.id} " in l)
-        assert d.task in line and d.source[:30] in line
-    assert "1x28x28" in out and "52x1" in out
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"{d.id} "))
+        assert lines[at].split()[1:3] == [d.task, "x".join(map(str, datasets.spec(d.id).input_shape))]
+        if columns == 120:
+            assert lines[at].endswith(d.size)
+        below = []
+        for line in lines[at + 1:]:
+            if not line.startswith(indent):
+                break
+            below.append(line.strip())
+        assert " ".join(below) == d.source                  # all of it, wrapped at spaces
 
 
 def test_list_shows_the_uploads_kept_in_the_data_directory(capsys, monkeypatch, tmp_path):
@@ -24,8 +38,9 @@ def test_list_shows_the_uploads_kept_in_the_data_directory(capsys, monkeypatch, 
     rows = "".join(f"{i % 7},{i % 5},{'yes' if i % 3 else 'no'}\n" for i in range(60))
     declared = datasets.save_upload(f"a,b,label\n{rows}".encode(), "toy.csv", target="label")
     assert main(["datasets"]) == 0
-    line = next(l for l in capsys.readouterr().out.splitlines() if declared.id in l)
-    assert "classification" in line and "toy.csv" in line
+    lines = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(declared.id))
+    assert "classification" in lines[at] and "uploaded file toy.csv" in lines[at + 1]
     assert main(["datasets", "--json"]) == 0
     listed = {d["id"]: d for d in json.loads(capsys.readouterr().out)}
     assert listed[declared.id]["classes"] == ["no", "yes"] and "mnist" in listed

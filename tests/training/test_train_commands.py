@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -203,3 +204,18 @@ def test_the_progress_bar_of_a_fork_counts_epochs_on_from_its_parent(home, tmp_p
     assert main(["train", str(FIXTURE), "--epochs", "1", "--weights", str(tmp_path / "out" / "checkpoint.json")]) == 0
     out = capsys.readouterr().out
     assert "epoch 3/3" in out and "/1 " not in out
+
+
+@pytest.mark.parametrize("columns", [40, 60, 80])
+def test_the_closing_figures_are_never_split_from_their_names(home, monkeypatch, capsys, columns):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    assert main(["train", str(FIXTURE), "--epochs", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("completed: trained 1 epoch."))
+    summary = lines[first:next(i for i, line in enumerate(lines) if line.startswith("run "))]
+    assert len(summary) > 1 and all(len(line) <= columns for line in summary)
+    names = re.findall(r"(?:train/loss_epoch|val/\w+|test/\w+)(?= |$)", " ".join(summary))
+    assert sorted(names) == ["test/acc", "test/loss", "train/loss_epoch", "val/acc", "val/loss"]
+    for line in summary:
+        pairs = line.removeprefix("completed: trained 1 epoch.").split()
+        assert len(pairs) % 2 == 0 and all(re.fullmatch(r"-?[\d.]+(e[-+]\d+)?", v) for v in pairs[1::2]), line
