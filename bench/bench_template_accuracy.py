@@ -33,6 +33,7 @@ GOALS = [
     ("transformer", "transformer", {"name": "rotten_tomatoes", "vocab_size": 2000},
      {"epochs": 12, "lr": 0.002, "batch_size": 32, "weight_decay": 0.1, "early_stopping": True, "patience": 3,
       "monitor": "val/acc"}, "test/acc", 0.70),
+    ("lstm_sentiment", "lstm_sentiment", None, {}, "test/acc", 0.70),    # the same data and settings
     ("mlp_diabetes", "mlp", {"name": "diabetes"}, {"epochs": 100}, "test/r2", 0.0),   # R^2 > 0: beats the mean
 ]
 
