@@ -89,14 +89,20 @@ def _resume(args) -> int:
     if not checkpoints:
         print(f"Run {info.id} has no checkpoint to resume from (it ended before its first epoch).", file=sys.stderr)
         return 1
-    overrides = dict(info.config, **({"epochs": args.epochs} if args.epochs is not None else {}))
     try:
-        trained = read_position(checkpoints[-1])["epoch"]
+        position = read_position(checkpoints[-1])
     except CheckpointError as e:
         print(e, file=sys.stderr)
         return 1
-    if isinstance(overrides.get("epochs"), int) and 0 < overrides["epochs"] <= trained:
-        print(f"Run {info.id} has already trained {trained} of the {overrides['epochs']} epochs asked for "
+    # Epochs count as the progress bar and `runs` show them: a fork's go on from its parent's (offset), while
+    # its settings hold the epochs it trains on top.
+    offset, trained = position["epoch_offset"], position["epoch_offset"] + position["epoch"]
+    overrides = dict(info.config)
+    if args.epochs is not None:      # below 1 it stays as typed, for the settings check to refuse
+        overrides["epochs"] = args.epochs - offset if args.epochs >= 1 else args.epochs
+    asked = args.epochs if args.epochs is not None else overrides.get("epochs", 0) + offset
+    if 1 <= asked <= trained:
+        print(f"Run {info.id} has already trained {trained} of the {asked} epochs asked for "
               f"({info.status}): `python -m runtime resume {info.id} --epochs {trained + 5}` trains 5 more.",
               file=sys.stderr)
         return 1

@@ -119,6 +119,20 @@ def test_resume_of_a_finished_run_or_with_zero_epochs_says_so_and_trains_nothing
     assert Store(home).run(run_id).epochs_done == 1
 
 
+def test_resume_epochs_of_a_fork_count_on_from_its_parent_as_its_progress_does(home, capsys):
+    assert main(["train", str(FIXTURE), "--jsonl", "--epochs", "2"]) == 0
+    parent = json.loads(capsys.readouterr().out.splitlines()[0])["run_id"]
+    last = Store(home).checkpoints(parent)[-1]
+    assert main(["train", str(FIXTURE), "--jsonl", "--epochs", "1", "--weights", str(last)]) == 0
+    fork = json.loads(capsys.readouterr().out.splitlines()[0])["run_id"]
+    assert main(["resume", fork]) == 1
+    assert "has already trained 3 of the 3 epochs asked for" in capsys.readouterr().err
+    assert main(["resume", fork, "--epochs", "3"]) == 1
+    assert main(["resume", fork, "--jsonl", "--epochs", "4"]) == 0          # one more epoch, not four
+    epochs = [x["epoch"] for x in map(json.loads, capsys.readouterr().out.splitlines()) if "epoch" in x]
+    assert epochs == [4.0]
+
+
 def test_resume_of_a_run_live_in_another_process_is_refused(home, capsys):
     store = Store(home)
     project_id, version = store.save_project(load_project(FIXTURE))
