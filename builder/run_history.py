@@ -14,12 +14,13 @@ from runtime import datasets
 from runtime.graph import Graph
 from runtime.jobs import JobError
 from runtime.store import RunInfo
+from runtime.timestamps import short_time
 from runtime.training import ConfigError
 
 SELECT_KEY = "history_selected"     # + the number of runs: a new run resets the choice to the last two
 NOTICE_KEY = "history_notice"
 FIGURES = {"val/acc": "val acc", "val/r2": "val R²", "val/loss": "val loss", "train/loss_epoch": "train loss"}
-NAME_PX = 150       # a fork of a fork of a fork is cut short here, not let push the other columns out of view
+NAME_PX = 120       # a fork of a fork of a fork is cut short here, not let push the other columns out of view
 # The table of runs fits the main area at 1280 px: a name of any length in a column of its own width, the
 # final figures under short headers next to it.
 RUN_COLUMNS = {"run": st.column_config.TextColumn(width=NAME_PX, help="A long name ends where the column does: "
@@ -28,9 +29,10 @@ RUN_COLUMNS = {"run": st.column_config.TextColumn(width=NAME_PX, help="A long na
                   for metric, header in FIGURES.items()}}
 
 
-def run_rows(runs: list[RunInfo]) -> list[dict[str, Any]]:
-    """The runs' names, statuses and final figures first, then their settings, when and id. The dataset
-    only where they trained on more than one (the Data & training tab names the project's)."""
+def run_rows(runs: list[RunInfo], now: float) -> list[dict[str, Any]]:
+    """The runs' names, statuses and final figures first, then their settings, when (as of `now`: "today
+    14:05", "3 Dec 09:41") and id. The dataset only where they trained on more than one (the Data & training
+    tab names the project's)."""
     figures = [k for k in FIGURES if any(r.final_metrics.get(k) is not None for r in runs)]
     several_datasets = len({r.dataset.get("name", "") for r in runs}) > 1
     rows = []
@@ -41,7 +43,7 @@ def run_rows(runs: list[RunInfo]) -> list[dict[str, Any]]:
                     "batch": r.config.get("batch_size")})
         if several_datasets:
             row["dataset"] = r.dataset.get("name", "")
-        row.update({"started": time.strftime("%H:%M:%S", time.localtime(r.created)), "id": r.id})
+        row.update({"started": short_time(r.started or r.created, now), "id": r.id})
         rows.append(row)
     return rows
 
@@ -118,7 +120,7 @@ def show(ws: Workspace) -> None:
     if not runs:
         st.caption("No runs of this project yet.")
         return
-    st.dataframe(run_rows(runs), hide_index=True, column_config=RUN_COLUMNS)
+    st.dataframe(run_rows(runs, time.time()), hide_index=True, column_config=RUN_COLUMNS)
     by_id = {r.id: r for r in runs}
     key = f"{SELECT_KEY}_{len(runs)}"
     default = [i for i in tab_state.kept(key, [r.id for r in runs[-2:]]) if i in by_id]

@@ -4,6 +4,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -251,13 +253,21 @@ def test_settings_diff_keeps_a_column_for_each_of_runs_of_one_name():
 def test_the_runs_table_keeps_a_long_name_to_its_column_and_the_figures_beside_it():
     runs = [_run_info("a1", "run 1", 0.01), _run_info("b2", "run 1 fork fork fork fork fork", 0.1)]
     runs[1].final_metrics.update({"val/loss": 0.123456, "val/acc": 0.9})
-    rows = run_rows(runs)
+    rows = run_rows(runs, now=0.0)
     assert list(rows[1]) == ["run", "status", "epochs", "val/acc", "val/loss", "optimizer", "lr", "batch",
                              "started", "id"]                  # one dataset: the tab above names it
     assert rows[0]["val/acc"] is None and rows[1]["val/loss"] == 0.1235
     assert RUN_COLUMNS["run"]["width"] == NAME_PX and RUN_COLUMNS["val/acc"]["label"] == "val acc"
     runs[1].dataset["name"] = "mnist"
-    assert [row["dataset"] for row in run_rows(runs)] == ["digits", "mnist"]
+    assert [row["dataset"] for row in run_rows(runs, now=0.0)] == ["digits", "mnist"]
+
+
+def test_the_runs_table_says_on_which_day_a_run_older_than_today_started():
+    now = time.mktime((2026, 12, 5, 12, 0, 0, 0, 0, -1))
+    runs = [replace(_run_info("a1", "run 1", 0.01), created=time.mktime((2026, 11, 28, 9, 41, 7, 0, 0, -1))),
+            replace(_run_info("b2", "run 2", 0.1), created=now - 7_200, started=now - 3_600),   # queued an hour
+            replace(_run_info("c3", "run 3", 0.5), created=time.mktime((2025, 12, 24, 18, 0, 0, 0, 0, -1)))]
+    assert [row["started"] for row in run_rows(runs, now)] == ["28 Nov 09:41", "today 11:00", "24 Dec 2025"]
 
 
 def test_runs_picked_in_any_order_are_compared_in_the_order_they_ran():
