@@ -132,8 +132,8 @@ def show(ws: Workspace, run_id: str | None) -> None:
             st.download_button("Weights (.safetensors)", safetensors_bytes(source.weights),
                                file_name=f"{stem}.safetensors", mime="application/octet-stream",
                                key="download_weights", width="stretch")
-        with st.expander("See the code"):
-            st.code(code, language="python")
+    with st.expander("See the code"):           # the width of the tab: in the right column lines were cut
+        st.code(code, language="python", wrap_lines=True)
 
 
 def _show_result(source: Source, result: Any, stem: str) -> None:
