@@ -9,16 +9,16 @@ from typing import Any
 import numpy as np
 import streamlit as st
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from builder import charts, markdown, tab_state, trained_model
 from builder.results import finished_run, picture
 from runtime import datasets
+from runtime.datasets.uploads import open_image
 
 DRAW_SIZE = 196          # pixels of the drawing pad
 INK = 0.05               # a pixel brighter than this (of 1) is ink, in a drawing and in a training image
 MAX_IMAGE_BYTES = 10_000_000
-MAX_IMAGE_PIXELS = 25_000_000   # a 24-megapixel photo; a few KB of PNG can declare 20000x20000 pixels
 PAD_KEY = "playground_canvas"
 TOOLBAR_ROOM = '<div style="height:22px"></div>'   # the pad's toolbar floats above it
 
@@ -56,23 +56,12 @@ def drawing_to_digit(rgba: np.ndarray, height: int, width: int, box: float) -> n
 def image_file_to_pixels(data: bytes, channels: int, height: int, width: int) -> np.ndarray:
     """An uploaded picture -> (channels, height, width) in [0, 1]; ValueError says what is wrong."""
     if len(data) > MAX_IMAGE_BYTES:
-        raise ValueError(f"The image is {len(data) / 1e6:.1f} MB; at most {MAX_IMAGE_BYTES / 1e6:.0f} MB.")
-    try:
-        image = Image.open(io.BytesIO(data))          # reads the header only: the size is known, nothing decoded
-        if image.width * image.height > MAX_IMAGE_PIXELS:
-            raise ValueError(f"The image is {image.width:,} x {image.height:,} pixels; at most "
-                             f"{MAX_IMAGE_PIXELS / 1e6:.0f} million pixels are read here: scale it down first.")
-        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:   # seen on a white page
-            rgba = image.convert("RGBA")
-            image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-        image = image.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
-    except UnidentifiedImageError:
-        raise ValueError("The file is not an image this can read (PNG, JPEG, BMP or GIF).") from None
-    except Image.DecompressionBombError:           # PIL refuses the header itself beyond twice its own limit
-        raise ValueError(f"The image has more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} million pixels; at most "
-                         f"{MAX_IMAGE_PIXELS / 1e6:.0f} million pixels are read here: scale it down first.") from None
-    except OSError as e:                           # a truncated or damaged file
-        raise ValueError(f"The image cannot be decoded: {str(e).rstrip('.')}.") from None
+        raise ValueError(f"The file is {len(data) / 1e6:.1f} MB; at most {MAX_IMAGE_BYTES / 1e6:.0f} MB.")
+    image = open_image(data, "The file")           # a DatasetError, a ValueError, says what is wrong
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:   # seen on a white page
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    image = image.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
     pixels = np.asarray(image, dtype=np.float32) / 255.0
     return pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
 

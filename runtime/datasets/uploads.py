@@ -17,6 +17,8 @@ MAX_UNPACKED_BYTES = 1_000_000_000   # the most a zip may expand to: refuses zip
 MAX_ZIP_MEMBERS = 100_000
 MAX_CLASSES = 1_000
 CLASSIFY_AT_MOST = 20                # whole-number targets with this few values are taken as classes
+MAX_IMAGE_PIXELS = 25_000_000        # a 24-megapixel photo; a few KB of PNG can declare 20000x20000 pixels
+IMAGE_FORMATS = "PNG, JPEG, BMP, GIF or WebP"
 TASKS = ("classification", "regression")
 
 
@@ -31,6 +33,26 @@ def check_size(data: Any, filename: str) -> None:
                            "command line with a dataset file on disk.")
     if size == 0:
         raise DatasetError(f"{filename} is empty.")
+
+
+def open_image(data: bytes, name: str) -> Any:
+    """`data` decoded as a PIL image, its size checked from the header before a pixel is decoded; else a
+    DatasetError that names it (`name`: "The file", "cats.zip: cats/001.png") and says what is wrong."""
+    from PIL import Image, UnidentifiedImageError        # imported where images are read: PIL is slow to load
+    limit = f"at most {MAX_IMAGE_PIXELS / 1e6:.0f} million pixels are read per image: scale it down first."
+    try:
+        image = Image.open(io.BytesIO(data))             # reads the header only
+        if image.width * image.height > MAX_IMAGE_PIXELS:
+            raise DatasetError(f"{name} is {image.width:,} x {image.height:,} pixels; {limit}")
+        image.load()
+    except Image.DecompressionBombError:                 # PIL refuses the header itself beyond twice its own limit
+        raise DatasetError(f"{name} has more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} million pixels; "
+                           f"{limit}") from None
+    except UnidentifiedImageError:
+        raise DatasetError(f"{name} is not an image this can read ({IMAGE_FORMATS}).") from None
+    except OSError as e:                                 # a truncated or damaged file
+        raise DatasetError(f"{name} cannot be decoded: {str(e).rstrip('.')}.") from None
+    return image
 
 
 def _unsafe_name(name: str) -> bool:

@@ -5,17 +5,15 @@ The archive is read in memory, never unpacked to disk. Images must share one siz
 """
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
 
 from runtime.datasets.errors import DatasetError
 from runtime.datasets.raw import RawData
-from runtime.datasets.uploads import check_size, open_zip, safe_members
+from runtime.datasets.uploads import check_size, open_image, open_zip, safe_members
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
-MAX_PIXELS = 4096 * 4096       # per image; larger is a decompression bomb, or not sample data
 MAX_TOTAL_VALUES = 500_000_000  # pixels x channels over all images (2 GB as float32)
 GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 
@@ -24,19 +22,6 @@ def _wanted(name: str) -> bool:
     parts = name.replace("\\", "/").split("/")
     hidden = any(p.startswith(".") or p == "__MACOSX" for p in parts)
     return not hidden and name.lower().endswith(IMAGE_SUFFIXES)
-
-
-def _open_image(data: bytes, name: str, filename: str) -> Any:
-    from PIL import Image, UnidentifiedImageError
-    try:
-        image = Image.open(io.BytesIO(data))
-        if image.width * image.height > MAX_PIXELS:
-            raise DatasetError(f"{filename}: {name} is {image.width}x{image.height} pixels; the limit is "
-                               f"{MAX_PIXELS:,} pixels per image. Shrink the images first.")
-        image.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise DatasetError(f"{filename}: {name} is not a readable image ({exc}).") from None
-    return image
 
 
 def _size(option: Any) -> tuple[int, int] | None:
@@ -59,7 +44,7 @@ def read_image_zip(data: bytes, *, filename: str = "upload.zip", image_size: Any
         if len(parts) < 2:
             raise DatasetError(f"{filename}: {info.filename} is not inside a class folder. Put each image in a "
                                "folder named after its class (cats/001.png).")
-        image = _open_image(archive.read(info), info.filename, filename)
+        image = open_image(archive.read(info), f"{filename}: {info.filename}")
         if size is not None:
             image = image.resize((size[1], size[0]))
         elif first is None:

@@ -5,6 +5,7 @@ import io
 import json
 import re
 import time
+import zipfile
 from dataclasses import replace
 
 import numpy as np
@@ -87,10 +88,25 @@ def test_an_image_too_large_to_decode_is_refused_from_its_header():
         image_file_to_pixels(buffer.getvalue(), 1, 28, 28)
 
 
+def test_the_upload_and_a_training_zip_have_one_pixel_limit_told_in_one_sentence():
+    buffer = io.BytesIO()
+    Image.new("L", (6000, 5000)).save(buffer, format="PNG")      # 30 million pixels in a few KB
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("a/1.png", buffer.getvalue())
+    limit = "6,000 x 5,000 pixels; at most 25 million pixels are read per image: scale it down first."
+    with pytest.raises(ValueError) as caught:
+        image_file_to_pixels(buffer.getvalue(), 1, 28, 28)
+    assert str(caught.value) == f"The file is {limit}"
+    with pytest.raises(datasets.DatasetError) as caught:
+        datasets.load_image_zip(archive.getvalue(), filename="x.zip")
+    assert str(caught.value) == f"x.zip: a/1.png is {limit}"
+
+
 def test_a_file_that_is_no_image_is_told_without_pils_internals():
     with pytest.raises(ValueError) as caught:
         image_file_to_pixels(b"not an image at all", 1, 28, 28)
-    assert str(caught.value) == "The file is not an image this can read (PNG, JPEG, BMP or GIF)."
+    assert str(caught.value) == "The file is not an image this can read (PNG, JPEG, BMP, GIF or WebP)."
 
 
 def test_a_dark_on_light_upload_is_inverted_for_a_model_trained_light_on_dark():

@@ -201,8 +201,8 @@ def test_zip_of_too_many_pixels_is_refused_while_reading(monkeypatch):
 def test_zip_without_class_folders_or_with_broken_images():
     with pytest.raises(Error, match="x.png is not inside a class folder"):
         datasets.load_image_zip(zip_bytes({"x.png": png(4, 4)}))
-    with pytest.raises(Error, match="a/1.png is not a readable image"):
-        datasets.load_image_zip(zip_bytes({"a/1.png": b"not a png", "b/1.png": png(4, 4)}))
+    with pytest.raises(Error, match="x.zip: a/1.png is not an image this can read"):
+        datasets.load_image_zip(zip_bytes({"a/1.png": b"not a png", "b/1.png": png(4, 4)}), filename="x.zip")
     with pytest.raises(Error, match="in 1 class folder\\(s\\) \\(a\\)"):
         datasets.load_image_zip(zip_bytes({f"a/{i}.png": png(4, 4) for i in range(3)}))
     with pytest.raises(Error, match="huge.zip is 2,000 MB"):
