@@ -4,7 +4,6 @@ there is one; otherwise the weights of the ONNX model the project was imported f
 the graph (runtime/initial_weights.py); otherwise freshly initialized weights."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +11,7 @@ import streamlit as st
 from safetensors.torch import save as safetensors_bytes
 
 from builder import markdown, run_control, trained_model
-from builder.projects import store
+from builder.projects import file_stem, store
 from builder.workspace import Workspace
 from runtime import initial_weights
 from runtime.codegen import generate
@@ -72,10 +71,6 @@ WEIGHTS_NOT_YET = ("offered on Layerboard's Export tab (Weights) once the projec
                    "exported untrained.")
 
 
-def file_stem(project: Project) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", project.name).strip("_")[:60] or "model"
-
-
 def _classifier(compiled: Compiled) -> bool:
     return compiled.spec is not None and compiled.spec.task == "classification" and \
         (compiled.spec.output_size or 0) > 1
@@ -116,7 +111,7 @@ def show(ws: Workspace, run_id: str | None) -> None:
     if _classifier(source.compiled) and source.compiled.final_activation is None:
         st.caption("The ONNX file outputs class probabilities (softmax applied); the PyTorch code returns the "
                    "raw scores (logits) it trained on: `torch.softmax(model(x), dim=-1)` gives the same numbers.")
-    stem = file_stem(source.project)
+    stem = file_stem(source.project, unnamed="model")
     onnx_col, files_col = st.columns([1.4, 1])
     with onnx_col:
         st.button("Export ONNX", key="export_onnx", type="primary", on_click=_export, args=(source,))

@@ -5,13 +5,12 @@ bookmark or a restarted server reopens it, and two tabs keep two projects. An up
 is opened by builder/onnx_open.py."""
 from __future__ import annotations
 
-import re
 import time
 
 import streamlit as st
 
 from builder import markdown, onnx_open
-from builder.projects import store, templates
+from builder.projects import file_stem, store, templates
 from builder.workspace import Workspace
 from runtime.graph import Graph, Project, ProjectFileError, parse_project
 from runtime.layout import layout
@@ -79,11 +78,6 @@ def saved_facts(entry: ProjectInfo, now: float) -> list[str]:
     if entry.nodes is None:
         return [when]
     return [when, {0: "no nodes", 1: "1 node"}.get(entry.nodes, f"{entry.nodes} nodes")]
-
-
-def file_name(project: Project) -> str:
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", project.name).strip("_")[:60] or "project"
-    return f"{stem}.json"
 
 
 # --- callbacks (on_click: they run before the page, so no click is lost) ------------------------
@@ -185,8 +179,9 @@ def show_header(ws: Workspace) -> None:
     redo_col.button("Redo", key="redo", on_click=_redo, args=(ws,), width="stretch")
     tidy_col.button("Tidy up", key="tidy", on_click=_tidy, args=(ws,), help="Lay the graph out in ranks",
                     width="stretch", disabled=not ws.graph.nodes)
-    down_col.download_button("Download", lambda: ws.project.to_json(), file_name=file_name(ws.project),
-                             mime="application/json", key="download", width="stretch", on_click="ignore")
+    down_col.download_button("Download", lambda: ws.project.to_json(),
+                             file_name=f"{file_stem(ws.project, unnamed='project')}.json", mime="application/json",
+                             key="download", width="stretch", on_click="ignore")
     with new_col.popover("Templates", width="stretch"):
         show_gallery()
     with menu_col.popover("Projects", width="stretch"):

@@ -2,6 +2,7 @@
 data directory and server process, and the templates shipped in runtime/templates."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,6 +15,12 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "runtime" / "templates"
 @lru_cache(maxsize=4)
 def _store(home: str) -> Store:
     return Store(home)
+
+
+def file_stem(project: Project, unnamed: str) -> str:
+    """A download's name before its suffix: the project's name in letters, digits, '_' and '-' only
+    ('MLP on digits' -> 'MLP_on_digits'), 60 at most; `unnamed` where nothing is left."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", project.name).strip("_")[:60] or unnamed
 
 
 def store() -> Store:
