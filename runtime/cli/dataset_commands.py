@@ -56,12 +56,12 @@ def _list(args, console: Console) -> int:
 DATASET_COLUMNS = ("name", "task", "shape", "size")
 
 
-def _table(console: Console, title: str, rows: Iterable[Dataset]) -> None:
+def _table(console: Console, title: str, listed: Iterable[Dataset]) -> None:
     """A line per dataset, its source wrapped below it; long sizes give way first."""
-    rows = list(rows)
+    found = list(listed)
     console.print(Text(title, style="bold"))
-    for line in item_lines(DATASET_COLUMNS, [(d.id, d.task, _shape(d), d.size) for d in rows],
-                           [d.source for d in rows], console.width, gives_way=DATASET_COLUMNS.index("size")):
+    for line in item_lines(DATASET_COLUMNS, [(d.id, d.task, _shape(d), d.size) for d in found],
+                           [d.source for d in found], console.width, gives_way=DATASET_COLUMNS.index("size")):
         console.print(line)
 
 
