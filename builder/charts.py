@@ -207,17 +207,23 @@ def _png(pixels: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def image_figure(image: np.ndarray, caption: str, width_px: int | None = None) -> str:
+    """One image with a one-line caption as plain HTML, its pixels drawn as crisp squares (the browser's
+    smooth upscaling turned an 8x8 digit into a blur); `width_px` wide, or as wide as its container. A
+    caption too long ends in an ellipsis, with the whole of it on hover."""
+    width = f"width:{width_px}px;" if width_px else ""
+    return (f'<figure style="margin:0;min-width:0;{width}" title="{html.escape(str(caption))}">'
+            f'<img src="{_png(image)}" alt="{html.escape(str(caption))}" style="width:100%;display:block;'
+            f'object-fit:contain;image-rendering:pixelated;border-radius:2px">'
+            f'<figcaption style="font-size:0.75rem;text-align:center;overflow:hidden;text-overflow:ellipsis;'
+            f'white-space:nowrap">{html.escape(str(caption))}</figcaption></figure>')
+
+
 def image_grid(images: Sequence[np.ndarray], captions: Sequence[str]) -> str:
-    """Sample images with one-line captions as plain HTML: cells at least PREVIEW_CELL_PX wide, as many
-    to a row as fit (eight columns of a narrow panel left 36 px, and "Ankle boot" wrapped letter by
-    letter); a caption still too long ends in an ellipsis, with the whole of it on hover."""
-    cells = "".join(
-        f'<figure style="margin:0;min-width:0" title="{html.escape(str(caption))}">'
-        f'<img src="{_png(image)}" alt="{html.escape(str(caption))}" style="width:100%;display:block;'
-        f'object-fit:contain;image-rendering:pixelated;border-radius:2px">'
-        f'<figcaption style="font-size:0.75rem;text-align:center;overflow:hidden;text-overflow:ellipsis;'
-        f'white-space:nowrap">{html.escape(str(caption))}</figcaption></figure>'
-        for image, caption in zip(images, captions))
+    """Sample images with one-line captions (image_figure) as plain HTML: cells at least PREVIEW_CELL_PX
+    wide, as many to a row as fit (eight columns of a narrow panel left 36 px, and "Ankle boot" wrapped
+    letter by letter)."""
+    cells = "".join(image_figure(image, caption) for image, caption in zip(images, captions))
     return (f'<div class="sample-images" style="display:grid;gap:6px;grid-template-columns:'
             f'repeat(auto-fill,minmax({PREVIEW_CELL_PX}px,1fr))">{cells}</div>')
 

@@ -20,6 +20,7 @@ DRAW_SIZE = 196          # pixels of the drawing pad
 INK = 0.05               # a pixel brighter than this (of 1) is ink, in a drawing and in a training image
 MAX_IMAGE_BYTES = 10_000_000
 PAD_KEY = "playground_canvas"
+PREVIEW_PX = 140         # the width of "what the model sees"
 TOOLBAR_ROOM = '<div style="height:22px"></div>'   # the pad's toolbar floats above it
 
 
@@ -155,12 +156,13 @@ def _image_input(trained: trained_model.Trained) -> np.ndarray | None:
     else:
         index = _test_sample_number("Test image number", trained)
         x = trained.splits.x_test[int(index)].numpy()
-        st.image(picture(torch.from_numpy(x), trained.splits.normalization), width=140,
-                 caption=f"labelled {trained.splits.class_names[int(trained.splits.y_test[int(index)])]}"
-                 if trained.task == "classification" else None)
+        label = (f"labelled {trained.splits.class_names[int(trained.splits.y_test[int(index)])]}"
+                 if trained.task == "classification" else "")
+        st.markdown(charts.image_figure(picture(torch.from_numpy(x), trained.splits.normalization), label,
+                                        PREVIEW_PX), unsafe_allow_html=True)
         return x[None]
-    st.image(np.clip(pixels[0] if channels == 1 else pixels.transpose(1, 2, 0), 0, 1), width=140,
-             caption="what the model sees")
+    seen = np.clip(pixels[0] if channels == 1 else pixels.transpose(1, 2, 0), 0, 1)
+    st.markdown(charts.image_figure(seen, "what the model sees", PREVIEW_PX), unsafe_allow_html=True)
     return normalize(pixels, trained.splits.normalization, image=True)[None]
 
 

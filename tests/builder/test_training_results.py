@@ -1,6 +1,7 @@
 """Results, playground, run history and a failing run under AppTest; the playground's preprocessing."""
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -11,11 +12,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from builder import markdown, results, run_control, tab_state, trained_model
-from builder.playground import (INK, background, digit_box, drawing_to_digit, image_file_to_pixels, like_training,
-                                normalize)
+from builder.playground import (DRAW_SIZE, INK, background, digit_box, drawing_to_digit, image_file_to_pixels,
+                                like_training, normalize)
 from builder.projects import store
 from builder.run_history import (NAME_PX, RUN_COLUMNS, compared, graph_change, graph_diff, labels, run_rows,
                                   settings_diff)
@@ -63,6 +64,17 @@ def test_the_digit_box_reads_the_ink_of_light_and_of_dark_backgrounds():
     ink = np.zeros((4, 28, 28), np.float32)
     ink[:, 4:24, 10:18] = 1.0                                       # 20 pixels tall, centred in 28
     assert digit_box(ink) == digit_box(1.0 - ink) == 20 / 28
+
+
+SEVEN = [(0.3, 0.15), (0.7, 0.15), (0.42, 0.85)]                  # a stroke through fractions of the pad
+
+
+def pad_drawing(stroke: list[tuple[float, float]], pen: int) -> np.ndarray:
+    """What the pad sends for one stroke drawn with a `pen` px pen: white on black (H, W, 4)."""
+    pad = Image.new("RGBA", (DRAW_SIZE, DRAW_SIZE), (0, 0, 0, 255))
+    ImageDraw.Draw(pad).line([(x * DRAW_SIZE, y * DRAW_SIZE) for x, y in stroke], fill=(255, 255, 255, 255),
+                             width=pen, joint="curve")
+    return np.asarray(pad)
 
 
 def test_an_uploaded_picture_is_resized_and_a_bad_file_is_named():
@@ -186,6 +198,27 @@ def test_a_drawing_is_kept_while_another_tab_is_open(home):
     open_tab(at, "Playground")                                    # the pad is back, empty: the drawing stands
     assert [t for t in texts(at, "markdown") if t.startswith("Prediction:")]
     assert "The digit drawn before another tab was opened: draw on the pad to replace it." in texts(at, "caption")
+
+
+def shown_picture(at, caption: str) -> np.ndarray:
+    """The picture shown above `caption` in the playground, as its pixels, and how it is drawn."""
+    figure = next(m.value for m in at.markdown if f"{caption}</figcaption>" in m.value)
+    assert "image-rendering:pixelated" in figure                   # crisp cells, not the browser's smooth blur
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(re.search(r"base64,([^\"]+)", figure).group(1)))))
+
+
+def test_what_the_model_sees_is_shown_pixel_for_pixel(home):
+    at = open_tab(trained_app(epochs=1), "Playground")             # the 8x8 Digits
+    at.session_state[tab_state.PREFIX + "playground_canvas"] = pad_drawing(SEVEN, 29)
+    open_tab(at, "Playground")
+    seen = shown_picture(at, "what the model sees")
+    assert seen.shape == (8, 8) and seen[0, 0] == 0 and seen.max() == 255
+    at.radio(key="playground_way").set_value("Pick a test image")
+    run(at)
+    trained = trained_model.load(store(), run_control.registry().jobs()[0].id)
+    label = trained.splits.class_names[int(trained.splits.y_test[0])]
+    expected = results.picture(trained.splits.x_test[0], trained.splits.normalization)
+    assert np.abs(shown_picture(at, f"labelled {label}") / 255.0 - expected).max() <= 0.5 / 255
 
 
 def test_a_class_never_predicted_has_an_undefined_precision_not_zero():
