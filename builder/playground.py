@@ -17,6 +17,8 @@ from runtime import datasets
 from runtime.datasets.uploads import open_image
 
 DRAW_SIZE = 196          # pixels of the drawing pad
+DRAWN_SHARE = 0.8        # a digit drawn "large and centred" is about this share of the pad tall, its pen included
+PEN_PX = (6, 48)         # the narrowest and widest pen the pad gets, whatever the training images' strokes
 INK = 0.05               # a pixel brighter than this (of 1) is ink, in a drawing and in a training image
 MAX_IMAGE_BYTES = 10_000_000
 PAD_KEY = "playground_canvas"
@@ -93,17 +95,46 @@ def training_background(pictures: np.ndarray) -> float:
     return float(np.mean([background(p[None]) for p in pictures]))
 
 
+def bright_ink(pictures: np.ndarray) -> np.ndarray:
+    """(N, H, W) pictures with their ink the bright part: dark ink on light paper inverted."""
+    return pictures if training_background(pictures) <= 0.5 else 1.0 - pictures
+
+
 def digit_box(pictures: np.ndarray) -> float:
     """How large the training images draw their digit: the median of the longer side of each one's ink, as a
     fraction of the image's shorter side, from (N, H, W) pictures. MNIST centres its digits in 20 of 28 pixels
     (0.71); the 8x8 Digits fill their frame (1.0), and a drawing framed like MNIST's came out 6 pixels tall."""
-    light = pictures if training_background(pictures) <= 0.5 else 1.0 - pictures    # the ink is the bright part
     sides = []
-    for p in light:
+    for p in bright_ink(pictures):
         rows, cols = np.nonzero(p > INK)
         if len(rows):
             sides.append(max(rows.max() - rows.min(), cols.max() - cols.min()) + 1)
     return float(np.median(sides)) / min(pictures.shape[1:]) if sides else 1.0
+
+
+def stroke_width(pictures: np.ndarray) -> float:
+    """How thick the strokes of (N, H, W) pictures are, in pixels: the median of each one's ink area over half
+    its outline's length (a stroke L long and w wide has an area of L*w and an outline of about 2*L, so short
+    strokes measure a little thin). Both are summed over the grey levels of the ink (pixels brighter than INK),
+    so a downscaled stroke's soft edges count for what they hold: MNIST's strokes measure 2.4 pixels, the
+    8x8 Digits' 1.5."""
+    ink = bright_ink(pictures)
+    ink = np.pad(np.where(ink > INK, ink, 0.0), ((0, 0), (1, 1), (1, 1)))           # (N, H + 2, W + 2)
+    steps_down, steps_across = np.diff(ink, axis=1)[:, :, :-1], np.diff(ink, axis=2)[:, :-1, :]
+    outline = np.hypot(steps_down, steps_across).sum(axis=(1, 2))                    # (N,)
+    area = ink.sum(axis=(1, 2))
+    inked = outline > 0
+    return float(np.median(2 * area[inked] / outline[inked])) if inked.any() else 1.0
+
+
+def pen_width(pictures: np.ndarray) -> int:
+    """The pad's pen width in pixels, so that a stroke drawn with it comes out as thick as the strokes of the
+    (N, H, W) training pictures: a digit drawn DRAWN_SHARE of the pad tall is framed to digit_box of the image
+    (drawing_to_digit), which thins its strokes by as much. 29 px for the 8x8 Digits and 18 for MNIST: a pen
+    of 16 px for both drew Digits' strokes three quarters as thick as theirs, and MNIST's 0.85."""
+    framed = digit_box(pictures) * min(pictures.shape[1:])       # image pixels the drawing's longer side becomes
+    pen = stroke_width(pictures) * DRAWN_SHARE * DRAW_SIZE / framed
+    return int(np.clip(round(pen), *PEN_PX))
 
 
 def show(run_id: str | None) -> None:
@@ -131,10 +162,11 @@ def _image_input(trained: trained_model.Trained) -> np.ndarray | None:
         from streamlit_drawable_canvas import st_canvas   # registers a component: import inside the page
         st.caption("Draw a digit with the mouse, large and centred.")
         st.markdown(TOOLBAR_ROOM, unsafe_allow_html=True)
-        rgba = _drawing(st_canvas)
+        pictures = training_pictures(trained)
+        rgba = _drawing(st_canvas, pen_width(pictures))
         if rgba is None or rgba[..., :3].max() == 0:
             return None
-        pixels = drawing_to_digit(rgba, height, width, digit_box(training_pictures(trained)))[None]
+        pixels = drawing_to_digit(rgba, height, width, digit_box(pictures))[None]
     elif way == "Upload an image":
         upload = st.file_uploader("Image", type=["png", "jpg", "jpeg", "bmp", "gif"], key="playground_upload",
                                   on_change=tab_state.keep, args=("playground_upload",))
@@ -166,11 +198,11 @@ def _image_input(trained: trained_model.Trained) -> np.ndarray | None:
     return normalize(pixels, trained.splits.normalization, image=True)[None]
 
 
-def _drawing(st_canvas) -> np.ndarray | None:
-    """The pad's picture (H, W, 4), or None before anything is drawn. The picture is kept while another tab is
-    open and stands, with a caption, until the next stroke: the pad itself comes back empty (given its strokes
-    back, its reset button would restore them instead of clearing it)."""
-    result = st_canvas(stroke_width=16, stroke_color="#FFFFFF", background_color="#000000", height=DRAW_SIZE,
+def _drawing(st_canvas, pen: int) -> np.ndarray | None:
+    """The pad's picture (H, W, 4), drawn with a `pen` pixels wide, or None before anything is drawn. The picture is
+    kept while another tab is open and stands, with a caption, until the next stroke: the pad itself comes back
+    empty (given its strokes back, its reset button would restore them instead of clearing it)."""
+    result = st_canvas(stroke_width=pen, stroke_color="#FFFFFF", background_color="#000000", height=DRAW_SIZE,
                        width=DRAW_SIZE, drawing_mode="freedraw", return_image_data=True, key=PAD_KEY)
     if result.image_data is not None:                   # the pad sent a stroke (or was cleared)
         tab_state.keep_value(PAD_KEY, result.image_data)

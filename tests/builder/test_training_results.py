@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 
 from builder import markdown, results, run_control, tab_state, trained_model
 from builder.playground import (DRAW_SIZE, INK, background, digit_box, drawing_to_digit, image_file_to_pixels,
-                                like_training, normalize)
+                                like_training, normalize, pen_width, stroke_width)
 from builder.projects import store
 from builder.run_history import (NAME_PX, RUN_COLUMNS, compared, graph_change, graph_diff, labels, run_rows,
                                   settings_diff)
@@ -66,7 +66,9 @@ def test_the_digit_box_reads_the_ink_of_light_and_of_dark_backgrounds():
     assert digit_box(ink) == digit_box(1.0 - ink) == 20 / 28
 
 
-SEVEN = [(0.3, 0.15), (0.7, 0.15), (0.42, 0.85)]                  # a stroke through fractions of the pad
+SEVEN = [(0.3, 0.15), (0.7, 0.15), (0.42, 0.85)]                  # strokes through fractions of the pad
+THREE = [(0.32, 0.22), (0.45, 0.15), (0.62, 0.17), (0.68, 0.3), (0.6, 0.43), (0.47, 0.48), (0.62, 0.53),
+         (0.7, 0.67), (0.62, 0.82), (0.45, 0.86), (0.3, 0.8)]
 
 
 def pad_drawing(stroke: list[tuple[float, float]], pen: int) -> np.ndarray:
@@ -75,6 +77,25 @@ def pad_drawing(stroke: list[tuple[float, float]], pen: int) -> np.ndarray:
     ImageDraw.Draw(pad).line([(x * DRAW_SIZE, y * DRAW_SIZE) for x, y in stroke], fill=(255, 255, 255, 255),
                              width=pen, joint="curve")
     return np.asarray(pad)
+
+
+def test_the_stroke_width_is_told_in_pixels_on_light_and_on_dark_backgrounds():
+    for width in (1, 2, 3, 4):
+        ink = np.zeros((4, 48, 48), np.float32)
+        ink[:, 4:44, 20:20 + width] = 1.0                            # a bar 40 pixels long
+        assert stroke_width(ink) == pytest.approx(width * 40 / (40 + width), rel=0.02)   # its ends count as outline
+        assert stroke_width(1.0 - ink) == pytest.approx(stroke_width(ink))
+
+
+@pytest.mark.parametrize("name", ["mnist", "digits"])
+def test_a_stroke_drawn_on_the_pad_comes_out_as_thick_as_the_training_images_strokes(name):
+    splits = datasets.load(name)
+    pictures = np.stack([results.picture(x, splits.normalization) for x in splits.x_train[:256]])
+    _, height, width = splits.x_train.shape[1:]
+    pen = pen_width(pictures)
+    for stroke in (SEVEN, THREE):                                     # drawn large and centred
+        digit = drawing_to_digit(pad_drawing(stroke, pen), height, width, digit_box(pictures))
+        assert stroke_width(digit[None]) == pytest.approx(stroke_width(pictures), rel=0.12), (name, pen)
 
 
 def test_an_uploaded_picture_is_resized_and_a_bad_file_is_named():
