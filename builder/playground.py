@@ -36,14 +36,16 @@ def normalize(x: np.ndarray, normalization: dict[str, Any] | None, image: bool) 
     return ((x - mean) / std).astype(np.float32)
 
 
-def drawing_to_digit(rgba: np.ndarray, height: int, width: int, box: float) -> np.ndarray:
+def drawing_to_digit(rgba: np.ndarray, height: int, width: int, box: float,
+                     dark_on_light: bool = False) -> np.ndarray:
     """White strokes on black (H, W, 4) -> (height, width) ink in [0, 1], framed like the training images:
     the strokes' bounding box scaled so its longer side is `box` of the image's shorter side (digit_box),
-    and centred."""
+    and centred. `dark_on_light` shades it as training images of dark ink on light paper are (an uploaded
+    image folder's), where a light drawing on black would be a picture unlike any the model has seen."""
     ink = rgba[..., :3].astype(np.float32).mean(axis=-1) / 255.0
     rows, cols = np.nonzero(ink > INK)
     if len(rows) == 0:
-        return np.zeros((height, width), dtype=np.float32)
+        return np.full((height, width), float(dark_on_light), dtype=np.float32)
     crop = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
     side = max(1, round(box * min(height, width)))
     scale = side / max(crop.shape)
@@ -53,7 +55,7 @@ def drawing_to_digit(rgba: np.ndarray, height: int, width: int, box: float) -> n
     out = np.zeros((height, width), dtype=np.float32)
     top, left = (height - h) // 2, (width - w) // 2
     out[top:top + h, left:left + w] = small
-    return out
+    return 1.0 - out if dark_on_light else out
 
 
 def image_file_to_pixels(data: bytes, channels: int, height: int, width: int) -> np.ndarray:
@@ -166,7 +168,10 @@ def _image_input(trained: trained_model.Trained) -> np.ndarray | None:
         rgba = _drawing(st_canvas, pen_width(pictures))
         if rgba is None or rgba[..., :3].max() == 0:
             return None
-        pixels = drawing_to_digit(rgba, height, width, digit_box(pictures))[None]
+        dark_on_light = training_background(pictures) > 0.5
+        pixels = drawing_to_digit(rgba, height, width, digit_box(pictures), dark_on_light)[None]
+        if dark_on_light:
+            st.caption("Shades inverted: the training images are dark ink on a light background.")
     elif way == "Upload an image":
         upload = st.file_uploader("Image", type=["png", "jpg", "jpeg", "bmp", "gif"], key="playground_upload",
                                   on_change=tab_state.keep, args=("playground_upload",))

@@ -25,6 +25,8 @@ from runtime import checkpoints, datasets
 from runtime.graph import Edge, Graph, Node
 from runtime.store import RunInfo
 from runtime.training.evaluation import class_report
+from test_data_upload import upload
+from tests.datasets.test_dataset_uploads import zip_bytes
 from training_app import charts, open_tab, open_template, run, set_setting, texts, train, wait_for_run
 
 
@@ -240,6 +242,29 @@ def test_what_the_model_sees_is_shown_pixel_for_pixel(home):
     label = trained.splits.class_names[int(trained.splits.y_test[0])]
     expected = results.picture(trained.splits.x_test[0], trained.splits.normalization)
     assert np.abs(shown_picture(at, f"labelled {label}") / 255.0 - expected).max() <= 0.5 / 255
+
+
+def test_a_drawing_is_shaded_as_the_training_images_of_dark_ink_on_white_paper(home):
+    def paper(stroke: tuple[int, int, int, int]) -> bytes:
+        image = Image.new("L", (12, 12), 255)                       # white paper, black ink: an image folder
+        image.paste(0, stroke)
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        return buffer.getvalue()
+    files = {f"{name}/{i}.png": paper((left + i % 3, top, left + i % 3 + width, top + height))
+             for name, (left, top, width, height) in (("one", (4, 1, 2, 10)), ("minus", (1, 5, 9, 2)))
+             for i in range(10)}
+    at = open_template("mlp")
+    upload(at, "paper.zip", zip_bytes(files))
+    set_setting(at, "epochs", 1)
+    train(at)
+    assert wait_for_run(at) == "completed"
+    at.session_state[tab_state.PREFIX + "playground_canvas"] = pad_drawing([(0.5, 0.15), (0.5, 0.85)], 16)
+    open_tab(at, "Playground")                                      # a "1", white on the pad's black
+    assert "Shades inverted: the training images are dark ink on a light background." in texts(at, "caption")
+    seen = shown_picture(at, "what the model sees")
+    assert seen.shape == (12, 12) and seen[0, 0] == seen[-1, -1] == 255 and seen[6, 5:7].min() < 64
+    assert [t for t in texts(at, "markdown") if t.startswith("Prediction:")]
 
 
 def test_a_class_never_predicted_has_an_undefined_precision_not_zero():
