@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw
+from scipy import ndimage
 
 from builder import markdown, results, run_control, tab_state, trained_model
-from builder.playground import (DRAW_SIZE, INK, background, digit_box, drawing_to_digit, image_file_to_pixels,
-                                like_training, normalize, pen_width, stroke_width)
+from builder.playground import (DRAW_SIZE, INK, background, centred_by_mass, digit_box, drawing_to_digit,
+                                image_file_to_pixels, like_training, normalize, pen_width, stroke_width)
 from builder.projects import store
 from builder.run_history import (NAME_PX, RUN_COLUMNS, compared, graph_change, graph_diff, labels, run_rows,
                                   settings_diff)
@@ -98,6 +99,22 @@ def test_a_stroke_drawn_on_the_pad_comes_out_as_thick_as_the_training_images_str
     for stroke in (SEVEN, THREE):                                     # drawn large and centred
         digit = drawing_to_digit(pad_drawing(stroke, pen), height, width, digit_box(pictures))
         assert stroke_width(digit[None]) == pytest.approx(stroke_width(pictures), rel=0.12), (name, pen)
+
+
+@pytest.mark.parametrize("name, by_mass", [("mnist", True), ("digits", False)])
+def test_a_drawing_is_centred_as_the_training_images_centre_their_digits(name, by_mass):
+    splits = datasets.load(name)
+    pictures = np.stack([results.picture(x, splits.normalization) for x in splits.x_train[:256]])
+    _, height, width = splits.x_train.shape[1:]
+    assert centred_by_mass(pictures) == centred_by_mass(1.0 - pictures) == by_mass
+    digit = drawing_to_digit(pad_drawing(SEVEN, pen_width(pictures)), height, width, digit_box(pictures),
+                             by_mass=centred_by_mass(pictures))
+    centre = np.array([(height - 1) / 2, (width - 1) / 2])
+    if by_mass:                                      # MNIST: the ink's centre of mass on the image's centre
+        assert np.abs(np.array(ndimage.center_of_mass(digit)) - centre).max() <= 0.5
+    else:                                            # Digits: its bounding box
+        rows, cols = np.nonzero(digit > INK)
+        assert np.abs(np.array([rows.min() + rows.max(), cols.min() + cols.max()]) / 2 - centre).max() <= 0.5
 
 
 def test_an_uploaded_picture_is_resized_and_a_bad_file_is_named():
