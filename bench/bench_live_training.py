@@ -32,7 +32,6 @@ from train_driver import TrainApp                          # noqa: E402
 
 from runtime.store import Store                            # noqa: E402
 
-LENET5 = 1
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -108,7 +107,7 @@ def page_run(browser, server: AppServer, epochs: int, batch_size: int) -> tuple[
     try:
         app = TrainApp(context.new_page(), server.url)
         app.open()
-        app.open_template(LENET5)
+        app.open_template("lenet5")
         app.tab("Data & training")
         app.set_setting("epochs", epochs)
         app.set_setting("batch size", batch_size)

@@ -13,12 +13,11 @@ from train_driver import TABS, TrainApp
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
 
-LENET5 = 1                      # position of LeNet-5 in the template gallery (sorted by file name)
 PREDICTION = re.compile(r"Prediction: (\S+) with probability ([0-9.]+)")
 
 
 def start_training(app: TrainApp, epochs: int = 2, batch_size: int = 1) -> None:
-    app.open_template(LENET5)
+    app.open_template("lenet5")
     app.tab("Data & training")
     assert "Handwritten digits 0-9" in app.panel().inner_text()      # the template's dataset: MNIST
     app.set_setting("epochs", epochs)

@@ -8,8 +8,6 @@ from train_driver import TrainApp
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
 
-MLP = 3                         # position of the MLP in the template gallery (sorted by file name)
-
 
 def measurements_csv(rows: int = 300) -> bytes:
     """Two measurements and a species decided by them: learnable in one epoch."""
@@ -40,7 +38,7 @@ def picked(app: TrainApp) -> str:
 def test_upload_a_csv_train_one_epoch_fork_and_reload(server, page):
     app = TrainApp(page, server.url)
     app.open()
-    app.open_template(MLP)
+    app.open_template("mlp")
     app.tab("Data & training")
 
     upload(app, "broken.csv", b"height,width,species\n" + b"1,2,tall\n" * 12 + b"3,short\n")

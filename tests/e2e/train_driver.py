@@ -20,13 +20,13 @@ class TrainApp(App):
         self.page.wait_for_selector(CANVAS, timeout=30_000)
         self.main().get_by_role("button", name="Templates").wait_for(timeout=30_000)
 
-    def open_template(self, position: int) -> None:
-        """Opens the template at `position` in the gallery (sorted by file name: lenet5 is 1)."""
+    def open_template(self, stem: str) -> None:
+        """Opens the template of that file name (runtime/templates/<stem>.json) from the gallery."""
         # The header bar overlaps the top row of buttons: reach the button with the keyboard.
         self.main().get_by_role("button", name="Templates").focus()
         self.page.keyboard.press("Enter")
         gallery = self.page.locator('[data-testid="stPopoverBody"]')
-        gallery.get_by_role("button", name="Open").nth(position).click()
+        gallery.locator(f".st-key-template_{stem} button").click()
         self.settle()
 
     def tab(self, name: str, settle: bool = True) -> None:
