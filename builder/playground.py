@@ -63,11 +63,11 @@ def drawing_to_digit(rgba: np.ndarray, height: int, width: int, box: float,
     return 1.0 - out if dark_on_light else out
 
 
-def image_file_to_pixels(data: bytes, channels: int, height: int, width: int) -> np.ndarray:
-    """An uploaded picture -> (channels, height, width) in [0, 1]; ValueError says what is wrong."""
+def image_file_to_pixels(data: bytes, channels: int, height: int, width: int, name: str = "The file") -> np.ndarray:
+    """An uploaded picture -> (channels, height, width) in [0, 1]; ValueError says what is wrong with `name`."""
     if len(data) > MAX_IMAGE_BYTES:
-        raise ValueError(f"The file is {len(data) / 1e6:.1f} MB; at most {MAX_IMAGE_BYTES / 1e6:.0f} MB.")
-    image = open_image(data, "The file")           # a DatasetError, a ValueError, says what is wrong
+        raise ValueError(f"{name} is {len(data) / 1e6:.1f} MB; at most {MAX_IMAGE_BYTES / 1e6:.0f} MB.")
+    image = open_image(data, name)           # a DatasetError, a ValueError, says what is wrong
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:   # seen on a white page
         rgba = image.convert("RGBA")
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
@@ -206,7 +206,7 @@ def _image_input(trained: trained_model.Trained) -> np.ndarray | None:
         if dark_on_light:
             st.caption("Shades inverted: the training images are dark ink on a light background.")
     elif way == "Upload an image":
-        upload = st.file_uploader("Image", type=["png", "jpg", "jpeg", "bmp", "gif"], key="playground_upload",
+        upload = st.file_uploader("Image", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"], key="playground_upload",
                                   on_change=tab_state.keep, args=("playground_upload",))
         if upload is None:               # the uploader comes back empty after another tab: the file is kept
             upload = tab_state.kept("playground_upload", None)
@@ -214,9 +214,9 @@ def _image_input(trained: trained_model.Trained) -> np.ndarray | None:
                 return None
             st.caption(f"{markdown.escape(upload.name)}, uploaded before: upload another to replace it.")
         try:
-            pixels = image_file_to_pixels(upload.getvalue(), channels, height, width)
+            pixels = image_file_to_pixels(upload.getvalue(), channels, height, width, name=upload.name)
         except ValueError as e:
-            st.error(f"{upload.name}: {e}")
+            st.error(markdown.escape(str(e)))
             return None
         if channels == 1:
             pixels, inverted = like_training(pixels, training_background(training_pictures(trained)))

@@ -148,8 +148,8 @@ def test_the_upload_and_a_training_zip_have_one_pixel_limit_told_in_one_sentence
         z.writestr("a/1.png", buffer.getvalue())
     limit = "6,000 x 5,000 pixels; at most 25 million pixels are read per image: scale it down first."
     with pytest.raises(ValueError) as caught:
-        image_file_to_pixels(buffer.getvalue(), 1, 28, 28)
-    assert str(caught.value) == f"The file is {limit}"
+        image_file_to_pixels(buffer.getvalue(), 1, 28, 28, name="huge.png")
+    assert str(caught.value) == f"huge.png is {limit}"                  # named once, not 'huge.png: The file is'
     with pytest.raises(datasets.DatasetError) as caught:
         datasets.load_image_zip(archive.getvalue(), filename="x.zip")
     assert str(caught.value) == f"x.zip: a/1.png is {limit}"
@@ -227,6 +227,10 @@ def test_an_uploaded_picture_is_kept_while_another_tab_is_open(home):
     open_tab(at, "Playground")
     assert [t for t in texts(at, "markdown") if t.startswith("Prediction:")] == prediction
     assert r"one\.png, uploaded before: upload another to replace it." in texts(at, "caption")
+    at.file_uploader(key="playground_upload").set_value(("no.png", b"not an image", "image/png"))
+    run(at)                                      # a bad file is named once, in the message's own sentence
+    assert texts(at, "error") == [markdown.escape("no.png is not an image this can read (PNG, JPEG, BMP, GIF or "
+                                                  "WebP).")]
 
 
 def test_a_drawing_is_kept_while_another_tab_is_open(home):
