@@ -30,7 +30,7 @@ def _recurrent(kind, cls, doc):
                          Param("dropout", "float", 0.0, "Dropout between stacked layers.", min=0, max=0.99,
                                advanced=True)),
                  construct=lambda p, s: Call(cls, dict(input_size=s[0][-1], **p)),
-                 check=check, key_params=("hidden_size", "output"))
+                 check=check, key_params=("hidden_size", "output", "num_layers", "bidirectional"))
 
 
 def _check_embedding(p, shapes):

@@ -17,6 +17,9 @@ def test_key_params_show_the_first_and_the_changed_ones():
         "out_channels=6 · kernel_size=5"
     assert node_card.key_params_text(conv, {}) == f"out_channels={conv.param('out_channels').default}"
     assert node_card.key_params_text(LAYERS["Input"], {"shape": [1, 28, 28]}) == "shape=1×28×28"
+    for recurrent in ("RNN", "LSTM", "GRU"):       # reading both ways doubles the width the card shows
+        assert node_card.key_params_text(LAYERS[recurrent], {"hidden_size": 64, "bidirectional": True}) == \
+            "hidden_size=64 · bidirectional=True"
 
 
 def test_errors_show_in_full_and_warnings_in_one_line():
