@@ -427,8 +427,14 @@ def _check_output(node_id, shape, source_id, infos, preds, spec) -> list[Issue]:
         return []
     what = f"{spec.output_size} classes" if spec.task == "classification" else f"{spec.output_size} target(s)"
     if len(shape) == 2 and shape[-1] == spec.output_size:
-        fix = ("the Output receives a sequence, one answer per step: set the recurrent layer's output to "
-               "\"last\", or add SequencePool before the last Linear.")
+        recurrent = _sequence_output_layer(source_id, infos, preds)
+        if recurrent:                                  # told on the layer whose setting is the fix
+            return [Issue(recurrent, "output-shape",
+                          f"{recurrent} gives one vector per step (output \"sequence\"), so the Output receives "
+                          f"{list(shape)}, one answer for each of {shape[0]} steps, where the dataset's {what} "
+                          f"need {list(want)}: set {recurrent}'s output to \"last\", or add SequencePool "
+                          f"after {recurrent}.")]
+        fix = "the Output receives a sequence, one answer per step: add SequencePool before the last Linear."
     elif len(shape) >= 2:
         fix = "insert Flatten (or SequencePool for sequences) and a Linear with out_features \"auto\" before it."
     else:
@@ -438,6 +444,20 @@ def _check_output(node_id, shape, source_id, infos, preds, spec) -> list[Issue]:
         fix = f"{target}."
     return [Issue(node_id, "output-shape", f"The dataset has {what}, so the Output expects {list(want)}, but it "
                                            f"receives {list(shape)}: {fix}")]
+
+
+def _sequence_output_layer(node_id, infos, preds) -> str | None:
+    """The nearest recurrent layer set to output "sequence", found by walking back along first inputs
+    through layers that keep the steps (Linear, ReLU, Dropout, ...); None at an attention layer (its own
+    output is the sequence) or a SequencePool."""
+    while node_id in infos:
+        info = infos[node_id]
+        if info.params.get("output") == "sequence":
+            return node_id
+        if LAYERS[info.type].family == "Attention" or not preds.get(node_id):
+            return None
+        node_id = preds[node_id][0]
+    return None
 
 
 def _last_of_type(node_id, type_name, infos, preds) -> str | None:

@@ -51,12 +51,22 @@ def test_add_with_the_shortcut_first_and_other_sizes_names_both_fixes():
     assert "out_channels=8 on input 1's" in message and "(28×28 and 26×26)" in message
 
 
-def test_sequence_fed_to_the_output_suggests_last_step_or_pooling():
-    g = chain(("LSTM", {"hidden_size": 8, "output": "sequence"}), ("Linear", {"out_features": "auto"}),
+def test_sequence_fed_to_the_output_is_told_on_the_recurrent_layer_with_its_fix():
+    g = chain(("GRU", {"hidden_size": 8, "output": "sequence"}), ("Linear", {"out_features": "auto"}),
               shape=(20, 3))
     issue = only_issue(compile(g, DataSpec((20, 3), output_size=4)), "output-shape")
-    assert issue.node_id == "out"
-    assert "receives [20, 4]" in issue.message and '"last"' in issue.message and "SequencePool" in issue.message
+    assert issue.node_id == "n0"                           # the layer whose setting is the fix, not the Output
+    assert "receives [20, 4]" in issue.message and "each of 20 steps" in issue.message
+    assert "set n0's output to \"last\", or add SequencePool after n0" in issue.message
+
+
+def test_sequence_from_an_attention_layer_is_told_on_the_output_with_pooling():
+    g = chain(("LSTM", {"hidden_size": 8, "output": "sequence"}), ("TransformerEncoderLayer", {"nhead": 2}),
+              ("Linear", {"out_features": "auto"}), shape=(20, 3))
+    issue = only_issue(compile(g, DataSpec((20, 3), output_size=4)), "output-shape")
+    assert issue.node_id == "out"                          # the LSTM's "last" would starve the encoder
+    assert "receives [20, 4]" in issue.message and "add SequencePool" in issue.message
+    assert '"last"' not in issue.message
 
 
 def test_classifier_width_must_match_the_classes_and_names_the_layer():
