@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 from runtime.layers import modules
-from runtime.layers.spec import Call, Layer, LayerError, Param, expect_rank
-
-_SEQUENCE = ("a sequence (steps, features)",
-             "put Embedding (text) or a Linear projection before it so each step is a vector.")
+from runtime.layers.spec import Call, Layer, LayerError, Param, expect_sequence
 
 
 def _check_heads(kind, heads_name):
     def check(p, shapes):
         for shape in shapes:
-            expect_rank(kind, shape, (2,), *_SEQUENCE)
+            expect_sequence(kind, shape)
         width = shapes[0][-1]
         if width % p[heads_name]:
             raise LayerError("bad-param", f"{kind} width {width} is not divisible by {heads_name}="
@@ -73,12 +70,12 @@ LAYERS = [
           params=(Param("mode", "choice", "mean", "How to summarize the steps.",
                         choices=("mean", "max", "first", "last")),),
           construct=lambda p, s: Call(modules.SequencePool, dict(p)),
-          check=lambda p, s: expect_rank("SequencePool", s[0], (2,), *_SEQUENCE), key_params=("mode",)),
+          check=lambda p, s: expect_sequence("SequencePool", s[0]), key_params=("mode",)),
 ]
 
 
 def _check_positions(p, shapes):
-    expect_rank("PositionalEncoding", shapes[0], (2,), *_SEQUENCE)
+    expect_sequence("PositionalEncoding", shapes[0])
     if shapes[0][0] > p["max_len"]:
         raise LayerError("shape", f"PositionalEncoding has max_len {p['max_len']} but the sequence has "
                                   f"{shapes[0][0]} steps: raise max_len to at least {shapes[0][0]}.")

@@ -4,16 +4,12 @@ from __future__ import annotations
 from torch import nn
 
 from runtime.layers import modules
-from runtime.layers.spec import Call, Layer, LayerError, Param, expect_rank
-
-_SEQUENCE = ("a sequence (steps, features)",
-             "for images use Conv2d, or Reshape the input to (steps, features); after Embedding the "
-             "shape is already right.")
+from runtime.layers.spec import Call, Layer, LayerError, Param, expect_rank, expect_sequence
 
 
 def _recurrent(kind, cls, doc):
     def check(p, shapes):
-        expect_rank(kind, shapes[0], (2,), *_SEQUENCE)
+        expect_sequence(kind, shapes[0])
         if p["dropout"] and p["num_layers"] == 1:
             raise LayerError("bad-param", f"{kind} dropout acts between stacked layers: with num_layers 1 it "
                                           "does nothing. Set num_layers >= 2 or add a Dropout layer after it.")

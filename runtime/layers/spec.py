@@ -124,3 +124,23 @@ def expect_rank(layer: str, shape: Shape, ranks: tuple[int, ...], meaning: str, 
     """Raises the standard shape issue when `shape` does not have one of `ranks` dimensions."""
     if len(shape) not in ranks:
         raise LayerError("shape", f"{layer} expects {meaning} but receives {list(shape)}: {fix}")
+
+
+def expect_sequence(layer: str, shape: Shape) -> None:
+    """Raises the shape issue of a layer over a sequence (steps, features) given anything else, with
+    the fix for what it received: a Reshape into a shape that fits, or Embedding for token ids."""
+    if len(shape) == 2:
+        return
+    if len(shape) == 1:
+        steps = max((d for d in range(1, math.isqrt(shape[0]) + 1) if shape[0] % d == 0), default=1)
+        steps = steps if steps > 1 else shape[0]                # a prime width: one feature per step
+        fix = (f"it is one vector per sample, with no steps. Reshape it to (steps, features), e.g. "
+               f"[{steps}, {shape[0] // steps}]; token ids (text) go through Embedding first, which "
+               "gives each step a vector.")
+    elif len(shape) == 3:
+        channels, height, width = shape
+        fix = (f"it is an image. Reshape it to [{channels * height}, {width}] (each row of pixels a step), "
+               "or use Conv2d layers for images.")
+    else:
+        fix = "Reshape it to (steps, features)."
+    raise LayerError("shape", f"{layer} expects a sequence (steps, features) but receives {list(shape)}: {fix}")

@@ -200,3 +200,25 @@ def test_softmax_dim_counts_sample_dimensions_not_the_batch():
     torch.testing.assert_close(out.sum(dim=1), torch.ones(4, 5))      # sums over the sample's dim 0
     assert "dim 2 does not exist" in only_issue(compile(chain(("Softmax", {"dim": 2}), shape=(3, 5))),
                                                 "bad-param").message
+
+
+@pytest.mark.parametrize("layer", ["MultiheadAttention", "TransformerEncoderLayer", "GRU"])
+def test_a_sequence_layer_given_a_vector_or_an_image_gets_a_reshape_that_fits(layer):
+    digits = DataSpec((64,), output_size=10)
+    vector = only_issue(compile(chain((layer, {}), ("Linear", {"out_features": "auto"}), shape=(64,)), digits),
+                        "shape")
+    assert vector.node_id == "n0" and "receives [64]" in vector.message
+    assert "Reshape it to (steps, features), e.g. [8, 8]" in vector.message and "Embedding" in vector.message
+    assert "Linear projection" not in vector.message           # a Linear keeps a vector a vector
+    image = only_issue(compile(chain((layer, {}), shape=(3, 8, 8)), DataSpec((3, 8, 8), output_size=10)),
+                       "shape").message
+    assert "Reshape it to [24, 8] (each row of pixels a step)" in image and "Conv2d" in image
+    over_steps = {"output": "sequence"} if layer == "GRU" else {}
+    fixed = chain(("Reshape", {"shape": [8, 8]}), (layer, over_steps), ("SequencePool", {}),
+                  ("Linear", {"out_features": "auto"}), shape=(64,))
+    assert compile(fixed, digits).ok                           # the fix it names compiles
+
+
+def test_a_prime_width_is_reshaped_into_steps_of_one_feature():
+    issue = only_issue(compile(chain(("LSTM", {}), shape=(13,)), DataSpec((13,), output_size=2)), "shape")
+    assert "e.g. [13, 1]" in issue.message
