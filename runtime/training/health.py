@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 DYING = (nn.ReLU, nn.ReLU6)
+EXPLODED_NORM = 10.0    # a layer's gradient norm above this has exploded; below, a divergence is the step size
 
 
 def layer_params(model: nn.Module) -> dict[str, list[nn.Parameter]]:
@@ -85,7 +86,8 @@ def diagnose_divergence(loss: float, start: float | None, epoch: int, step: int,
 
     `before` are the per-layer gradient norms at the last check where the loss was finite,
     `now` those after the failing step. The culprit is the layer with the largest finite norm
-    before the failure, or else the layer nearest the output whose gradient is not finite.
+    before the failure, or else the layer nearest the output whose gradient is not finite. A largest
+    norm of at most EXPLODED_NORM under a finite loss blames the learning rate: clipping would not help.
     """
     if math.isnan(loss):
         what = "loss became NaN"
@@ -93,11 +95,11 @@ def diagnose_divergence(loss: float, start: float | None, epoch: int, step: int,
         what = "loss became infinite"
     else:
         what = f"loss exploded to {loss:.3g}" + (f" (it started at {start:.3g})" if start is not None else "")
-    layer, figure = None, ""
+    layer, figure, norm = None, "", None
     finite_before = {k: v for k, v in (before or {}).items() if math.isfinite(v)}
     if finite_before and max(finite_before.values()) > 0:
         layer = max(finite_before, key=finite_before.get)
-        figure = f" (gradient norm {finite_before[layer]:.3g} just before, the largest of all layers)"
+        norm, figure = finite_before[layer], " just before"
     else:
         bad = [k for k, v in now.items() if not math.isfinite(v)]
         finite_now = {k: v for k, v in now.items() if math.isfinite(v)}
@@ -105,7 +107,14 @@ def diagnose_divergence(loss: float, start: float | None, epoch: int, step: int,
             layer, figure = bad[-1], " (its gradient is not finite)"
         elif finite_now:
             layer = max(finite_now, key=finite_now.get)
-            figure = f" (gradient norm {finite_now[layer]:.3g}, the largest of all layers)"
+            norm = finite_now[layer]
+    if norm is not None and norm <= EXPLODED_NORM and math.isfinite(loss):   # NaN may come from the data
+        return (f"{what} at epoch {epoch + 1} step {step}: the learning rate ({lr:g}) is too large, not the "
+                f"gradients: the largest, {layer}'s, had norm {norm:.3g}{figure}, and a learning rate that large "
+                f"turns even such a gradient into a step that overshoots; lower the learning rate (try "
+                f"{lr / 10:g}, then less if it diverges again).")
+    if norm is not None:
+        figure = f" (gradient norm {norm:.3g}{figure}, the largest of all layers)"
     where = f"gradients exploded in {layer}{figure}" if layer else "the gradients exploded"
     return (f"{what} at epoch {epoch + 1} step {step}: {where}; lower the learning rate "
             f"(now {lr:g}) or enable gradient clipping.")

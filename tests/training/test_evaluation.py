@@ -67,6 +67,16 @@ def test_divergence_diagnosis_wording():
     assert text.startswith("loss became infinite at epoch 1 step 1: gradients exploded in fc2 (its gradient is not finite)")
 
 
+def test_a_divergence_with_small_gradients_blames_the_learning_rate_not_the_gradients():
+    # SGD at lr 10 on the MLP template: the loss went to 1.97e7 while fc2's gradient norm was 0.362
+    text = diagnose_divergence(1.97e7, 2.31, 0, 5, 10, {"fc1": 0.2, "fc2": 0.362, "fc3": 0.3}, {"fc2": math.nan})
+    assert text == ("loss exploded to 1.97e+07 (it started at 2.31) at epoch 1 step 5: the learning rate (10) is "
+                    "too large, not the gradients: the largest, fc2's, had norm 0.362 just before, and a learning "
+                    "rate that large turns even such a gradient into a step that overshoots; lower the learning "
+                    "rate (try 1, then less if it diverges again).")
+    assert "exploded in" not in text and "clipping" not in text     # clipping at norm 1 would change nothing
+
+
 def test_grad_norms_are_per_node_id():
     model = NamedClassifier()
     model(torch.randn(4, 2)).sum().backward()
