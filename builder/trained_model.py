@@ -20,6 +20,9 @@ from runtime.training import Trainer, TrainConfig
 from runtime.training.evaluation import Evaluation, predict
 
 
+ENDED_WITHOUT_WEIGHTS = ("diverged", "failed", "interrupted")    # stopping saves a checkpoint; these may not
+
+
 class NotTrainedYet(LookupError):
     """The run has no checkpoint to load (it ended before its first epoch, or is still queued)."""
 
@@ -76,7 +79,11 @@ def checkpoint_of(store: Store, run_id: str) -> Path:
     """The checkpoint a run's results use: `last` when it was saved, else its latest epoch."""
     found = store.checkpoints(run_id)
     if not found:
-        raise NotTrainedYet(f"Run {run_id} has no checkpoint yet: a run saves one after each epoch and when it "
+        run = store.run(run_id)
+        if run.status in ENDED_WITHOUT_WEIGHTS:
+            raise NotTrainedYet(f"{run.name} {run.status} before its first checkpoint (Data & training says "
+                                "why), so it has no trained model to show: fix what it names and train again.")
+        raise NotTrainedYet(f"{run.name} has no checkpoint yet: a run saves one after each epoch and when it "
                             "stops. Train for at least one epoch, or stop the run.")
     return found[-1]
 

@@ -453,6 +453,18 @@ def test_every_kind_of_data_gets_results_and_a_playground(home, template, datase
         assert abs(float(match.group(1)) - value) <= 1e-3 * max(1.0, abs(value))
 
 
+def test_a_first_run_that_diverges_before_its_first_checkpoint_is_not_told_to_wait_for_one(home):
+    at = open_template("mlp")
+    set_setting(at, "lr", 10.0)
+    set_setting(at, "optimizer", "sgd")
+    train(at)
+    assert wait_for_run(at) == "diverged"
+    for tab in ("Results", "Playground"):
+        open_tab(run(at), tab)
+        assert texts(at, "info") == ["run 1 diverged before its first checkpoint (Data & training says why), so it "
+                                     "has no trained model to show: fix what it names and train again."], tab
+
+
 def test_a_run_that_diverges_before_its_first_checkpoint_leaves_the_earlier_trained_model_in_view(home):
     at = trained_app(epochs=1)
     set_setting(at, "lr", 10.0)
