@@ -7,7 +7,7 @@ sequences (B, steps, features) get per-sample scaling and per-value jitter. Toke
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -15,21 +15,28 @@ import torch.nn.functional as F
 from runtime.dataspec import DataSpec
 
 
+def _number(default: float, low: float, high: float, meaning: str):
+    """A numeric setting with the range in which it means something (`meaning` says what it is)."""
+    return field(default=default, metadata={"range": (low, high), "meaning": meaning})
+
+
 @dataclass(frozen=True)
 class ImageAugment:
     enabled: bool = False
-    shift: float = 0.1              # fraction of width/height a sample may move each way
-    rotate_degrees: float = 10.0    # small: a 6 turned 180 degrees is a 9
+    shift: float = _number(0.1, 0.0, 0.5, "the fraction of the width and height a sample may move "
+                                          "each way; beyond 0.5 it can leave the frame")
+    rotate_degrees: float = _number(10.0, 0.0, 180.0, "the largest turn each way, in degrees; small, "
+                                                      "as a 6 turned 180 degrees is a 9")
     hflip: bool = False             # off: mirrored digits and letters are other symbols
     vflip: bool = False
-    noise: float = 0.0              # std of Gaussian noise, in normalized units
+    noise: float = _number(0.0, 0.0, 1.0, "the spread (std) of the noise added, in normalized units")
 
 
 @dataclass(frozen=True)
 class SequenceAugment:
     enabled: bool = False
-    jitter: float = 0.03            # std of noise added to every value
-    scaling: float = 0.1            # std of a per-sample, per-feature gain around 1
+    jitter: float = _number(0.03, 0.0, 1.0, "the spread (std) of the noise added to every value")
+    scaling: float = _number(0.1, 0.0, 1.0, "the spread (std) of a per-sample, per-feature gain around 1")
 
 
 Settings = ImageAugment | SequenceAugment

@@ -82,5 +82,10 @@ def make_augment(config: TrainConfig, spec: Any) -> Augment | None:
         if (isinstance(value, bool) or number) is False or isinstance(default, bool) != isinstance(value, bool):
             kind = "true or false" if isinstance(default, bool) else "a number"
             raise ConfigError(f"Training setting 'augment' key {key!r} must be {kind}, but is {value!r}.")
+        declared = next(f.metadata for f in dataclasses.fields(settings) if f.name == key)
+        if "range" in declared and not declared["range"][0] <= value <= declared["range"][1]:
+            low, high = declared["range"]
+            raise ConfigError(f"Training setting 'augment' key {key!r} must be between {low:g} and {high:g} "
+                              f"({declared['meaning']}), but is {value!r}.")
     settings = dataclasses.replace(settings, **{**config.augment, "enabled": True})
     return lambda x, generator: augmentation.augment(x, settings, generator)

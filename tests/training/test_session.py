@@ -41,6 +41,12 @@ def test_augmentation_follows_the_data_kind_and_checks_its_keys():
         make_augment(TrainConfig(augment={"jitter": 0.1}), spec)
     with pytest.raises(ConfigError, match="'hflip' must be true or false"):
         make_augment(TrainConfig(augment={"hflip": 1}), spec)
+    with pytest.raises(ConfigError, match=r"'rotate_degrees' must be between 0 and 180 \(the largest turn each "
+                                          r"way, in degrees; .*\), but is -30\.$"):
+        make_augment(TrainConfig(augment={"rotate_degrees": -30}), spec)
+    with pytest.raises(ConfigError, match=r"'shift' must be between 0 and 0.5 \(.*can leave the frame\), but is 3\.$"):
+        make_augment(TrainConfig(augment={"shift": 3}), spec)
+    make_augment(TrainConfig(augment={"shift": 0.5, "rotate_degrees": 180, "noise": 0}), spec)    # the limits
     assert make_augment(TrainConfig(augment={"enabled": False, "shift": 0.2}), spec) is None
     augment = make_augment(TrainConfig(augment={"shift": 0.2, "noise": 0.1}), spec)
     x = torch.randn(4, 1, 8, 8)
