@@ -170,6 +170,7 @@ class Trainer:
         self.grads_before: dict[str, float] | None = None     # the last gradient norms sampled with a finite loss
         self.grads_at = -math.inf                          # perf_counter of that sample
         self.start_loss: float | None = None               # the run's first loss, the yardstick for "exploded"
+        self.step_lr: float | None = None                  # the rate the last step used (a schedule moves it on after)
         self.best: float | None = None
         self.best_epoch: int | None = None
         self.bad_epochs = 0
@@ -298,6 +299,7 @@ class Trainer:
             nn.utils.clip_grad_norm_(self.params, cfg.clip_value, foreach=True)
         elif cfg.clip == "value":
             nn.utils.clip_grad_value_(self.params, cfg.clip_value, foreach=True)
+        self.step_lr = self.optimizer.param_groups[0]["lr"]
         self.optimizer.step()
         if self.schedule.per_step is not None:
             self.schedule.per_step.step()
@@ -372,7 +374,9 @@ class Trainer:
         return cfg.early_stopping and self.bad_epochs > cfg.patience
 
     def _lr(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
+        """The learning rate of the last step taken (the one its loss and gradients belong to), not the
+        next step's, which a schedule has already set: one-cycle's first step is at lr/25, not 0.1 lr."""
+        return float(self.optimizer.param_groups[0]["lr"] if self.step_lr is None else self.step_lr)
 
     def _emit(self, step: int, metrics: dict[str, float]) -> None:
         for cb in self.callbacks:

@@ -303,7 +303,8 @@ def test_clipping_by_norm_bounds_every_step():
 @pytest.mark.parametrize("schedule, lr, check", [
     ("step", 0.1, lambda lrs: lrs[-1] == pytest.approx(0.1 * 0.1 ** 2)),
     ("cosine", 0.1, lambda lrs: lrs[-1] < 0.01 * lrs[0]),
-    ("onecycle", 0.1, lambda lrs: lrs[0] < 0.01 and max(lrs) > 0.05 and lrs[-1] < 0.01),
+    # the first step's rate, lr / 25 (one-cycle's start), not the second step's, which it set after
+    ("onecycle", 0.1, lambda lrs: lrs[0] == pytest.approx(0.1 / 25) and max(lrs) > 0.05 and lrs[-1] < 0.01),
     # a rate too small to improve anything: the plateau schedule lowers it after every epoch
     ("plateau", 1e-5, lambda lrs: lrs[0] == 1e-5 and lrs[-1] <= 1e-5 * 0.1 ** 2 * 1.001),
 ])
