@@ -44,14 +44,19 @@ class TrainConfig:
                          min=0.0, max=1.0, advanced=True)
     batch_size: int = _setting(64, "Samples per update step.", min=1, max=65536)
     epochs: int = _setting(10, "Passes over the training data.", min=1, max=100000)
-    schedule: str = _setting("none", "Learning-rate schedule over the run.", choices=SCHEDULES)
+    schedule: str = _setting("none", "How the learning rate changes over the run (the Learning rate chart "
+                             "shows it). step: times gamma every step size epochs; cosine: down to 0 along "
+                             "a half cosine; plateau: times gamma when the monitored metric stops improving; "
+                             "onecycle: up from lr/25 to lr in the first 30% of steps, then down to almost 0.",
+                             choices=SCHEDULES)
     step_size: int = _setting(10, "Epochs between decays (step schedule).", min=1, max=100000,
                               advanced=True)
     gamma: float = _setting(0.1, "Decay factor (step and plateau schedules).", min=1e-6, max=1.0,
                             advanced=True)
     plateau_patience: int = _setting(3, "Epochs without improvement before the plateau schedule "
                                      "lowers the rate.", min=0, max=1000, advanced=True)
-    warmup_epochs: int = _setting(0, "Epochs of linear warm-up from 1% of the rate.", min=0,
+    warmup_epochs: int = _setting(0, "Epochs in which the rate rises in a straight line from 1% of lr to lr, "
+                                  "before the schedule (with onecycle: its rising part).", min=0,
                                   max=1000, advanced=True)
     early_stopping: bool = _setting(False, "Stop when the monitored metric stops improving.")
     monitor: str = _setting("val/loss", "Metric watched by early stopping and the plateau schedule.",
@@ -70,8 +75,10 @@ class TrainConfig:
                          "for regression.", choices=LOSSES, advanced=True)
     label_smoothing: float = _setting(0.0, "Cross-entropy label smoothing.", min=0.0, max=0.99,
                                       advanced=True)
-    augment: dict = _setting({}, "Augmentation settings passed to the dataset's augmenter; "
-                             "empty means off.", advanced=True)
+    augment: dict = _setting({}, "Random changes to every training batch, so the model sees varied samples; "
+                             "typed as JSON, {} for off. Images: {\"shift\": 0.1, \"rotate_degrees\": 10}, "
+                             "also \"noise\" and \"hflip\"/\"vflip\" (true or false); sequences: "
+                             "{\"jitter\": 0.03, \"scaling\": 0.1}.", advanced=True)
     seed: int = _setting(0, "Random seed: the same seed reproduces the same curve.", min=0,
                          max=2**63 - 1)
     device: str = _setting("auto", "Where to train; auto picks CUDA, then Apple MPS, then CPU.",

@@ -1,5 +1,8 @@
+import dataclasses
+
 import pytest
 
+from runtime.datasets.augment import ImageAugment, SequenceAugment
 from runtime.training import ConfigError, TrainConfig, describe
 
 
@@ -62,3 +65,11 @@ def test_describe_lists_every_setting_for_forms():
     assert rows["optimizer"]["choices"] == ("adam", "adamw", "sgd", "rmsprop")
     assert rows["lr"]["advanced"] is False and rows["momentum"]["advanced"] is True
     assert all(r["help"] for r in rows.values())
+
+
+def test_the_help_of_a_setting_with_kinds_or_keys_names_each_of_them():
+    """A student reads what each schedule does and which augmentation keys there are in the '?' help."""
+    rows = {r["name"]: r for r in describe()}
+    assert all(f"{choice}:" in rows["schedule"]["help"] for choice in rows["schedule"]["choices"] if choice != "none")
+    keys = {f.name for kind in (ImageAugment, SequenceAugment) for f in dataclasses.fields(kind)} - {"enabled"}
+    assert all(f'"{key}"' in rows["augment"]["help"] for key in keys), rows["augment"]["help"]
