@@ -321,6 +321,9 @@ class Trainer:
         limit = EXPLODED * max(self.start_loss or 1.0, 1.0)
         for j, value in enumerate(losses):
             if not math.isfinite(value) or value > limit:
+                shown = losses[:j + 1] if math.isfinite(value) else losses[:j]   # the chart ends where it blew up
+                for cb in self.callbacks:
+                    cb.on_losses(self, first, shown)
                 raise Diverged(health.diagnose_divergence(value, self.start_loss, self.epoch_offset + self.epoch,
                                                           first + j, self._lr(), self.grads_before,
                                                           grads or self.norms.grads()))

@@ -222,11 +222,15 @@ def test_a_huge_learning_rate_ends_with_a_diagnosis_naming_a_layer():
     data = quadrants()
     data.x_train = data.x_train * 1e3
     model = NamedClassifier()
-    result = Trainer(model, data, TrainConfig(optimizer="sgd", lr=10.0, momentum=0.9, epochs=5)).fit()
+    history = History()
+    result = Trainer(model, data, TrainConfig(optimizer="sgd", lr=10.0, momentum=0.9, epochs=5),
+                     callbacks=[history]).fit()
     assert result.status == "diverged" and result.steps == 2
     assert result.reason.startswith("loss exploded to ") and "at epoch 1 step 2: gradients exploded in " \
         "classifier (gradient norm" in result.reason
     assert result.reason.endswith("lower the learning rate (now 10) or enable gradient clipping.")
+    losses = history.series["train/loss"]             # the loss chart ends at the exploded value it names
+    assert f"step {losses[-1][0]}:" in result.reason and f"exploded to {losses[-1][1]:.3g} " in result.reason
     assert model.output_logits is False
 
 
