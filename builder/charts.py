@@ -125,7 +125,13 @@ def gradient_heatmap(series: Series) -> go.Figure:
         for s, v in series[f"grad_norm/{layer}"]:
             row[index[s]] = math.log10(v) if v and v > 0 and math.isfinite(v) else None
         z.append(row)
-    fig = go.Figure(go.Heatmap(x=steps, y=layers, z=z, colorscale="Viridis", zmin=-6, zmax=2,
+    # A reading holds from its step to the next one's, the last to the run's last step: cells by their
+    # edges span the steps the loss chart beside it spans (centred cells reached below step 0).
+    edges: list[int] = []
+    if steps:
+        run_end = max((s for s, _ in series.get("train/loss", [])), default=0)
+        edges = steps + [max(run_end, steps[-1] + 1)]
+    fig = go.Figure(go.Heatmap(x=edges, y=layers, z=z, colorscale="Viridis", zmin=-6, zmax=2,
                                colorbar=dict(title="log10", thickness=10),
                                hovertemplate="%{y} step %{x}: 10^%{z:.2f}<extra></extra>"))
     # Every layer named (Plotly's automatic ticks name every other one of the ResNet template's 17),

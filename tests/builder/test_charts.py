@@ -84,3 +84,11 @@ def test_a_legend_of_any_length_lies_below_the_axis_title_and_leaves_the_plot_it
     accuracy = charts.metric_figure({"val/acc": [(1, 0.5)]}, "classification")
     for fig in (live, accuracy):                               # side by side: their plots are as tall
         assert fig.layout.height - fig.layout.margin.t - fig.layout.margin.b == plot_height
+
+
+def test_the_gradient_heatmap_spans_the_steps_the_loss_chart_spans():
+    # LSTM on motions, 12 steps: norms read at steps 1 and 9; centred cells drew the axis from -3 to 13
+    series = {"train/loss": [(s, 1.3) for s in range(1, 13)], "grad_norm/lstm1": [(1, 0.02), (9, 0.01)]}
+    heatmap = charts.gradient_heatmap(series).data[0]
+    assert list(heatmap.x) == [1, 9, 12]            # cell edges: each reading holds until the next
+    assert len(heatmap.x) == len(heatmap.z[0]) + 1
