@@ -52,5 +52,5 @@ def test_curves_are_thinned_but_keep_their_last_point():
 def test_gradient_heatmap_has_a_row_per_layer_in_log10():
     series = {"grad_norm/a": [(1, 1.0), (20, 10.0)], "grad_norm/b": [(20, 0.01)]}
     heat = charts.gradient_heatmap(series).data[0]
-    assert list(heat.y) == ["a", "b"] and list(heat.x) == [1, 20]
+    assert list(heat.y) == ["a", "b"] and list(heat.x) == [1, 20, 21]      # cell edges: the last reading to 21
     assert [list(row) for row in heat.z] == [[0.0, 1.0], [None, -2.0]]

@@ -89,8 +89,8 @@ def test_a_learning_rate_of_10_shows_the_nan_diagnosis_not_a_traceback(home):
     assert wait_for_run(at) == "diverged"
     run(at)                                                           # no exception box (run() checks)
     errors = texts(at, "error")
-    assert any(e.startswith("The run diverged: loss ") and "lower the learning rate (now 10)" in e
-               for e in errors), errors
+    assert any(e.startswith("The run diverged: loss ") and "the learning rate (10) is too large" in e
+               and "lower the learning rate (try 1" in e for e in errors), errors
 
 
 def test_a_fresh_session_reattaches_to_the_live_run(home):
